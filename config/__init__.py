@@ -1,0 +1,1 @@
+"""Environment profiles and deployment switches for the event pipeline."""

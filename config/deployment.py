@@ -1,0 +1,124 @@
+"""Where and how the app is deployed, read once from the process environment at synth time.
+
+Environment settings (config/environments.py) say *what* each environment looks like;
+this module says *where* it goes: real AWS or a local emulator, and which Terraform
+state backend each stack uses. ``DeploymentTarget.from_environ`` is the only place the
+app reads environment variables, so every switch is listed here:
+
+PIPELINE_ENVIRONMENTS    comma-separated subset of dev,staging,prod to synthesize (default: all)
+PIPELINE_REGION          AWS region for every stack (default: us-west-2)
+PIPELINE_PROJECT         project name, the root of every physical name (default: evpipe)
+PIPELINE_STATE_BACKEND   "s3" (default) or "local" for offline runs without a state bucket
+PIPELINE_STATE_BUCKET    state bucket created by the bootstrap stack
+PIPELINE_STATE_LOCK_TABLE  DynamoDB table holding state locks
+AWS_ENDPOINT_URL         when set, every AWS call (provider and backend) goes to this emulator
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+
+from config.environments import DEFAULT_PROJECT, DEFAULT_REGION, ENVIRONMENT_NAMES
+
+StateBackendKind = Literal["s3", "local"]
+
+# Emulators accept any credentials; these are the conventional placeholders.
+EMULATOR_ACCESS_KEY = "test"
+EMULATOR_SECRET_KEY = "test"  # noqa: S105 - not a secret, the emulator ignores it
+# How long synth waits for an emulator before reporting it unreachable.
+EMULATOR_PROBE_TIMEOUT_SECONDS = 2.0
+
+
+class ConfigError(ValueError):
+    """A setting from the environment is invalid; the message names the variable."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateBackendSettings:
+    """The remote state location shared by all environment stacks (one key each)."""
+
+    kind: StateBackendKind = "s3"
+    bucket: str
+    lock_table: str
+    region: str
+
+    def state_key(self, stack_name: str) -> str:
+        return f"{stack_name}/terraform.tfstate"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentTarget:
+    """Synth-time switches that are not part of an environment's design."""
+
+    environments: tuple[str, ...] = ENVIRONMENT_NAMES
+    region: str = DEFAULT_REGION
+    project: str = DEFAULT_PROJECT
+    state: StateBackendSettings
+    # An emulator endpoint such as http://127.0.0.1:4566; None means real AWS.
+    endpoint_url: str | None = None
+
+    @property
+    def is_emulator(self) -> bool:
+        return self.endpoint_url is not None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str], *, probe: bool = True) -> DeploymentTarget:
+        """Parse and check every PIPELINE_* switch; raise ConfigError naming the bad one."""
+        region = environ.get("PIPELINE_REGION", DEFAULT_REGION)
+        project = environ.get("PIPELINE_PROJECT", DEFAULT_PROJECT)
+        environments = _parse_environments(environ.get("PIPELINE_ENVIRONMENTS", ""))
+        backend = environ.get("PIPELINE_STATE_BACKEND", "s3")
+        if backend not in ("s3", "local"):
+            raise ConfigError(f"PIPELINE_STATE_BACKEND must be 's3' or 'local', got {backend!r}")
+        endpoint_url = environ.get("AWS_ENDPOINT_URL") or None
+        if endpoint_url is not None:
+            _check_endpoint(endpoint_url, probe=probe)
+        state = StateBackendSettings(
+            kind=backend,  # type: ignore[arg-type]  # checked just above
+            bucket=environ.get("PIPELINE_STATE_BUCKET", f"{project}-terraform-state"),
+            lock_table=environ.get("PIPELINE_STATE_LOCK_TABLE", f"{project}-terraform-locks"),
+            region=region,
+        )
+        return cls(
+            environments=environments,
+            region=region,
+            project=project,
+            state=state,
+            endpoint_url=endpoint_url,
+        )
+
+
+def _parse_environments(raw: str) -> tuple[str, ...]:
+    if not raw.strip():
+        return ENVIRONMENT_NAMES
+    names = tuple(name.strip() for name in raw.split(",") if name.strip())
+    unknown = [name for name in names if name not in ENVIRONMENT_NAMES]
+    if unknown:
+        raise ConfigError(
+            f"PIPELINE_ENVIRONMENTS names unknown environment(s) {', '.join(unknown)}; "
+            f"expected a comma-separated subset of {', '.join(ENVIRONMENT_NAMES)}"
+        )
+    return names
+
+
+def _check_endpoint(endpoint_url: str, *, probe: bool) -> None:
+    parts = urlsplit(endpoint_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"AWS_ENDPOINT_URL {endpoint_url!r} is not an http(s) URL like http://127.0.0.1:4566"
+        )
+    if not probe:
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), EMULATOR_PROBE_TIMEOUT_SECONDS):
+            pass
+    except OSError as error:
+        raise ConfigError(
+            f"AWS_ENDPOINT_URL {endpoint_url} is unreachable ({error.strerror or error}); "
+            "start the emulator (make emulator) or unset AWS_ENDPOINT_URL for real AWS"
+        ) from None

@@ -1,0 +1,85 @@
+"""The AWS provider for one stack: region, default tags and the optional emulator target."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from cdktf import TerraformStack
+from cdktf_cdktf_provider_aws.provider import (
+    AwsProvider,
+    AwsProviderDefaultTags,
+    AwsProviderEndpoints,
+)
+from constructs import Construct
+
+from config.deployment import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY
+
+# The bindings pin the exact provider release they were generated from (5.99.1); any 5.x
+# from 5.99 on has the same schema for what we use, including the 5.100.0 offline mirror.
+PROVIDER_VERSION_CONSTRAINT = "~> 5.99"
+
+# Every service endpoint the pipeline's resources call; an emulator must serve them all.
+EMULATED_SERVICES = (
+    "apigateway",
+    "apigatewayv2",
+    "applicationautoscaling",
+    "cloudwatch",
+    "cloudwatchevents",
+    "cloudwatchlogs",
+    "dynamodb",
+    "ec2",
+    "iam",
+    "kms",
+    "lambda_",
+    "s3",
+    "sfn",
+    "sns",
+    "sqs",
+    "sts",
+    "xray",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AwsProviderProps:
+    region: str
+    default_tags: Mapping[str, str]
+    # Refuse to run against any other account when set.
+    allowed_account_id: str | None = None
+    # Emulator base URL (for example moto server); None targets real AWS.
+    endpoint_url: str | None = None
+
+
+class PipelineAwsProvider(Construct):
+    """Configures hashicorp/aws so every resource is tagged and, optionally, emulated."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: AwsProviderProps) -> None:
+        super().__init__(scope, construct_id)
+        emulator = {}
+        if props.endpoint_url is not None:
+            emulator = {
+                "access_key": EMULATOR_ACCESS_KEY,
+                "secret_key": EMULATOR_SECRET_KEY,
+                "endpoints": [
+                    AwsProviderEndpoints(**dict.fromkeys(EMULATED_SERVICES, props.endpoint_url))
+                ],
+                "s3_use_path_style": True,
+                "skip_credentials_validation": True,
+                "skip_metadata_api_check": "true",
+                "skip_requesting_account_id": True,
+                "skip_region_validation": True,
+            }
+        self.provider = AwsProvider(
+            self,
+            "aws",
+            region=props.region,
+            default_tags=[AwsProviderDefaultTags(tags=dict(props.default_tags))],
+            allowed_account_ids=(
+                [props.allowed_account_id] if props.allowed_account_id is not None else None
+            ),
+            **emulator,
+        )
+        stack = TerraformStack.of(self)
+        stack.add_override("terraform.required_providers.aws.source", "hashicorp/aws")
+        stack.add_override("terraform.required_providers.aws.version", PROVIDER_VERSION_CONSTRAINT)

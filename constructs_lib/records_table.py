@@ -1,0 +1,123 @@
+"""The DynamoDB table holding one record per ingested object (pk/sk composite key)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from cdktf import TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.appautoscaling_policy import (
+    AppautoscalingPolicy,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification,
+)
+from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
+from cdktf_cdktf_provider_aws.dynamodb_table import (
+    DynamodbTable,
+    DynamodbTableAttribute,
+    DynamodbTablePointInTimeRecovery,
+    DynamodbTableServerSideEncryption,
+    DynamodbTableTtl,
+)
+from constructs import Construct
+
+PARTITION_KEY = "pk"
+SORT_KEY = "sk"
+TTL_ATTRIBUTE = "expires_at"
+# Both images let stream consumers diff a change without reading the table again.
+DEFAULT_STREAM_VIEW_TYPE = "NEW_AND_OLD_IMAGES"
+# Scale provisioned capacity up to this multiple of the configured baseline.
+AUTOSCALING_MAX_MULTIPLIER = 10
+# Keep consumed capacity near 70% so bursts have headroom before throttling.
+AUTOSCALING_TARGET_UTILIZATION = 70
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordsTableProps:
+    table_name: str
+    kms_key_arn: str
+    billing_mode: Literal["PAY_PER_REQUEST", "PROVISIONED"] = "PAY_PER_REQUEST"
+    read_capacity: int | None = None
+    write_capacity: int | None = None
+    # API-level deletion protection plus Terraform prevent_destroy.
+    deletion_protection: bool = True
+    point_in_time_recovery: bool = True
+    stream_view_type: str = DEFAULT_STREAM_VIEW_TYPE
+
+    def __post_init__(self) -> None:
+        provisioned = self.billing_mode == "PROVISIONED"
+        if provisioned and (self.read_capacity is None or self.write_capacity is None):
+            raise ValueError("read_capacity and write_capacity are required for PROVISIONED")
+        if not provisioned and (self.read_capacity is not None or self.write_capacity is not None):
+            raise ValueError("read_capacity and write_capacity apply only to PROVISIONED")
+
+
+class RecordsTable(Construct):
+    """Encrypted table with PITR, streams, TTL and, when provisioned, autoscaling."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: RecordsTableProps) -> None:
+        super().__init__(scope, construct_id)
+        provisioned = props.billing_mode == "PROVISIONED"
+        self.table = DynamodbTable(
+            self,
+            "table",
+            name=props.table_name,
+            billing_mode=props.billing_mode,
+            hash_key=PARTITION_KEY,
+            range_key=SORT_KEY,
+            attribute=[
+                DynamodbTableAttribute(name=PARTITION_KEY, type="S"),
+                DynamodbTableAttribute(name=SORT_KEY, type="S"),
+            ],
+            read_capacity=props.read_capacity,
+            write_capacity=props.write_capacity,
+            point_in_time_recovery=DynamodbTablePointInTimeRecovery(
+                enabled=props.point_in_time_recovery
+            ),
+            server_side_encryption=DynamodbTableServerSideEncryption(
+                enabled=True, kms_key_arn=props.kms_key_arn
+            ),
+            stream_enabled=True,
+            stream_view_type=props.stream_view_type,
+            ttl=DynamodbTableTtl(attribute_name=TTL_ATTRIBUTE, enabled=True),
+            deletion_protection_enabled=props.deletion_protection,
+            lifecycle=TerraformResourceLifecycle(
+                prevent_destroy=props.deletion_protection,
+                # Autoscaling owns capacity once it is attached.
+                ignore_changes=["read_capacity", "write_capacity"] if provisioned else None,
+            ),
+        )
+        if provisioned:
+            self._autoscale("read", props.read_capacity or 1)
+            self._autoscale("write", props.write_capacity or 1)
+
+    def _autoscale(self, kind: Literal["read", "write"], baseline: int) -> None:
+        title = kind.capitalize()
+        target = AppautoscalingTarget(
+            self,
+            f"{kind}-capacity",
+            service_namespace="dynamodb",
+            resource_id=f"table/{self.table.name}",
+            scalable_dimension=f"dynamodb:table:{title}CapacityUnits",
+            min_capacity=baseline,
+            max_capacity=baseline * AUTOSCALING_MAX_MULTIPLIER,
+        )
+        AppautoscalingPolicy(
+            self,
+            f"{kind}-scaling",
+            name=f"{self.table.name}-{kind}-utilization",
+            policy_type="TargetTrackingScaling",
+            service_namespace=target.service_namespace,
+            resource_id=target.resource_id,
+            scalable_dimension=target.scalable_dimension,
+            target_tracking_scaling_policy_configuration=(
+                AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
+                    target_value=AUTOSCALING_TARGET_UTILIZATION,
+                    predefined_metric_specification=(
+                        AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
+                            predefined_metric_type=f"DynamoDB{title}CapacityUtilization"
+                        )
+                    ),
+                )
+            ),
+        )

@@ -1,0 +1,1 @@
+"""Stacks compose constructs from constructs_lib; they create no raw resources."""
