@@ -9,6 +9,7 @@ from cdktf import AssetType, Fn, TerraformAsset
 from cdktf_cdktf_provider_aws.lambda_layer_version import LambdaLayerVersion
 from constructs import Construct
 
+from constructs_lib.code_archive import build_archive
 from constructs_lib.python_function import DEFAULT_ARCHITECTURE, DEFAULT_RUNTIME
 
 # Built by `make layer` (tools/build_layer.py) from lambda_functions/requirements.txt.
@@ -35,9 +36,9 @@ class DependenciesLayer(Construct):
         self, scope: Construct, construct_id: str, *, props: DependenciesLayerProps
     ) -> None:
         super().__init__(scope, construct_id)
-        self.asset = TerraformAsset(
-            self, "code", path=str(props.layer_dir), type=AssetType.ARCHIVE
-        )
+        # A FILE asset holding our own zip: see constructs_lib/code_archive.py for why.
+        archive = build_archive(props.layer_dir, props.layer_dir.with_suffix(".zip"))
+        self.asset = TerraformAsset(self, "code", path=str(archive), type=AssetType.FILE)
         self.layer = LambdaLayerVersion(
             self,
             "layer",

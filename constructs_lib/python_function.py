@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from cdktf_cdktf_provider_aws.lambda_function import (
 from constructs import Construct
 
 from constructs_lib.checkov_suppression import skip_check
+from constructs_lib.code_archive import build_archive
 
 # The newest runtime Powertools 3 and our layer are built for.
 DEFAULT_RUNTIME = "python3.12"
@@ -34,9 +34,8 @@ DEFAULT_ARCHITECTURE = "arm64"
 # Every function exposes `lambda_handler` from `<package>/handler.py`.
 HANDLER_MODULE = "handler"
 HANDLER_FUNCTION = "lambda_handler"
-# Where function packages are staged so the zip root holds the package folder.
-STAGING_ROOT = Path(__file__).resolve().parent.parent / "build" / "functions"
-_STAGING_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", "tests")
+# Where function archives are built; the zip root holds the package folder.
+ARCHIVE_ROOT = Path(__file__).resolve().parent.parent / "build" / "functions"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,12 +90,11 @@ class PythonFunctionProps:
         return self.source_dir.name
 
 
-def stage_package(source_dir: Path) -> Path:
-    """Copy a function package so that the archive's root holds ``<package>/``."""
-    staging = STAGING_ROOT / source_dir.name
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(source_dir, staging / source_dir.name, ignore=_STAGING_IGNORE)
-    return staging
+def package_function(source_dir: Path) -> Path:
+    """Zip a function package so that the archive's root holds ``<package>/``."""
+    return build_archive(
+        source_dir, ARCHIVE_ROOT / f"{source_dir.name}.zip", prefix=f"{source_dir.name}/"
+    )
 
 
 class PythonFunction(Construct):
@@ -128,8 +126,9 @@ class PythonFunction(Construct):
         IamRolePolicy(
             self, "policy", role=self.role.id, policy=self.policy_document.json
         )
+        # A FILE asset holding our own zip: see constructs_lib/code_archive.py for why.
         self.asset = TerraformAsset(
-            self, "code", path=str(stage_package(props.source_dir)), type=AssetType.ARCHIVE
+            self, "code", path=str(package_function(props.source_dir)), type=AssetType.FILE
         )
         self.function = LambdaFunction(
             self,

@@ -1,0 +1,75 @@
+# Entry points. `make run` deploys dev to a local emulator and processes a real upload;
+# `make test` runs lint, types and every test. Both install what they need first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export PIPENV_VENV_IN_PROJECT := 1
+export PIPENV_NOSPIN := 1
+export PIPENV_YES := 1
+export PIPENV_VERBOSITY := -1
+# jsii's Node 20 end-of-life banner; Node 20 is what this machine image ships.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export CHECKPOINT_DISABLE := 1
+export TF_CLI_CONFIG_FILE := $(CURDIR)/build/terraformrc
+
+PIPENV_VERSION := 2026.10.3
+PYTEST_ARGS ?=
+RUN := pipenv run
+
+.PHONY: help setup python-deps node-deps system-deps tf-config layer synth lint test \
+        unit-test run emulator plan-review diagram bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+setup: python-deps node-deps system-deps tf-config layer ## Install everything the other targets need
+
+python-deps: .venv/.synced
+.venv/.synced: Pipfile.lock
+	@command -v pipenv >/dev/null || python3 -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
+	pipenv sync --dev
+	@touch $@
+
+node-deps: node_modules/.package-lock.json
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+system-deps: ## graphviz for the architecture picture (Debian)
+	@command -v dot >/dev/null || { apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; }
+
+tf-config: python-deps ## Write build/terraformrc (offline provider mirror when present)
+	@$(RUN) python -m tools.terraform_cli config >/dev/null
+
+layer: python-deps ## Build the Lambda dependency layer into build/layer
+	$(RUN) python -m tools.build_layer
+
+synth: setup ## Synthesize every stack into cdktf.out
+	$(RUN) python main.py
+
+lint: python-deps ## ruff (lint and format) and mypy
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy .
+
+test: setup lint ## Lint, types and every test (unit, terraform validate, checkov, emulator)
+	$(RUN) pytest $(PYTEST_ARGS)
+
+unit-test: setup ## Only the fast tests
+	$(RUN) pytest -m "not integration" $(PYTEST_ARGS)
+
+run: setup ## Deploy dev to a local moto server, upload a file, process it, show the record
+	$(RUN) python -m tools.run_local
+
+plan-review: setup ## Plan dev against the emulator and write build/plan-review/dev/summary.md
+	$(RUN) python -m tools.plan_review --env dev --emulator
+
+diagram: setup ## Regenerate docs/architecture.* from the synthesized dev stack
+	$(RUN) python -m tools.diagram
+
+bench: setup ## Synth and handler benchmarks
+	$(RUN) python -m benchmarks.synth_bench
+	$(RUN) python -m benchmarks.handlers_bench
+
+clean: ## Remove generated output (keeps the virtualenv)
+	rm -rf cdktf.out build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,50 @@
+"""Session-wide fixtures: the whole app is synthesized once and shared by every test."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tools.emulator import synth_app
+
+EVENTS_DIR = Path(__file__).resolve().parent / "events"
+
+# jsii prints a banner about Node 20's end of life on every start; it is noise in test output.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+
+
+@pytest.fixture(scope="session")
+def synthesized_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every stack of the production-shaped app (S3 backend, real AWS endpoints)."""
+    return synth_app(tmp_path_factory.mktemp("synth"))
+
+
+@pytest.fixture(scope="session")
+def synthesized_stacks(synthesized_dir: Path) -> dict[str, dict[str, Any]]:
+    return {
+        path.parent.name: json.loads(path.read_text())
+        for path in sorted(synthesized_dir.glob("*/cdk.tf.json"))
+    }
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A sample event from tests/events/<name>.json."""
+    event: dict[str, Any] = json.loads((EVENTS_DIR / f"{name}.json").read_text())
+    return event
+
+
+@pytest.fixture
+def clean_aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Make sure no test reaches a real AWS account by accident."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    yield
