@@ -61,6 +61,9 @@ unit-test: setup ## Only the fast tests
 run: setup ## Deploy dev to a local moto server, upload a file, process it, show the record
 	$(RUN) python -m tools.run_local
 
+emulator: python-deps ## Run moto server on 127.0.0.1:4566 in the foreground (AWS_ENDPOINT_URL target)
+	$(RUN) python -m moto.server -H 127.0.0.1 -p 4566
+
 plan-review: setup ## Plan dev against the emulator and write build/plan-review/dev/summary.md
 	$(RUN) python -m tools.plan_review --env dev --emulator
 

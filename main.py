@@ -21,8 +21,9 @@ def pipeline_stack_id(environment: str) -> str:
 
 
 def build_app(target: DeploymentTarget, outdir: str | None = None) -> App:
-    app = App(outdir=outdir) if outdir else App()
+    # Validate every setting before the App exists, so bad input leaves no partial output.
     environments = build_environments(region=target.region, project=target.project)
+    app = App(outdir=outdir) if outdir else App()
     BootstrapStack(app, BOOTSTRAP_STACK_ID, target=target)
     for name in target.environments:
         PipelineStack(app, pipeline_stack_id(name), config=environments[name], target=target)

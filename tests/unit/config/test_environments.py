@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from config.environments import (
+    EnvironmentConfig,
+    FunctionSettings,
+    TableSettings,
+    build_environments,
+)
+
+
+def dev(**overrides: Any) -> EnvironmentConfig:
+    return replace(build_environments()["dev"], **overrides)
+
+
+def test_profiles_grow_stricter_from_dev_to_prod() -> None:
+    # Given the three shipped profiles
+    envs = build_environments()
+    # Then only dev may be force-destroyed, and everything else is deletion-protected
+    assert list(envs) == ["dev", "staging", "prod"]
+    assert [envs[n].force_destroy for n in envs] == [True, False, False]
+    assert [envs[n].deletion_protection for n in envs] == [False, True, True]
+    # And retention and sizing grow with the environment
+    retention = [envs[n].log_retention_days for n in envs]
+    memory = [envs[n].processor.memory_mb for n in envs]
+    assert retention == sorted(retention) and memory == sorted(memory)
+    assert envs["prod"].table.billing_mode == "PROVISIONED"
+
+
+def test_names_and_tags_derive_from_project_and_environment() -> None:
+    # Given a custom project and region
+    staging = build_environments(region="eu-west-1", project="acme-ingest")["staging"]
+    # Then the prefix and tags follow them
+    assert staging.name_prefix == "acme-ingest-staging"
+    assert staging.region == "eu-west-1"
+    assert staging.tags == {
+        "Environment": "staging", "Project": "acme-ingest", "Owner": "platform-team",
+        "ManagedBy": "cdktf",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"name": "qa"}, "name must be one of dev, staging, prod, got 'qa'"),
+        ({"region": "us-west"}, "region 'us-west' is not an AWS region name"),
+        ({"project": "Bad_Name"}, "project 'Bad_Name' must be 3-16 lowercase"),
+        ({"account_id": "1234"}, "account_id must be 12 digits, got '1234'"),
+        ({"log_retention_days": 10}, "log_retention_days 10 is not a CloudWatch Logs retention"),
+        ({"record_ttl_days": -1}, "record_ttl_days must be an integer from 0 to 3650, got -1"),
+        ({"noncurrent_version_expiration_days": 0}, "noncurrent_version_expiration_days must be"),
+        (
+            {"processor": FunctionSettings(memory_mb=64, timeout_seconds=30)},
+            "processor.memory_mb must be an integer from 128 to 10240, got 64",
+        ),
+        (
+            {"processor": FunctionSettings(memory_mb=256, timeout_seconds=901)},
+            "processor.timeout_seconds must be an integer from 1 to 900, got 901",
+        ),
+        (
+            {"processor": FunctionSettings(memory_mb=256, timeout_seconds=3, reserved_concurrency=0)},
+            "processor.reserved_concurrency must be an integer from 1 to 1000, got 0",
+        ),
+        (
+            {"table": TableSettings(billing_mode="PROVISIONED")},
+            "table.read_capacity is required when billing_mode is PROVISIONED",
+        ),
+        (
+            {"table": TableSettings(read_capacity=5)},
+            "table.read_capacity must be unset when billing_mode is PAY_PER_REQUEST",
+        ),
+        (
+            {"table": TableSettings(billing_mode="ONDEMAND")},  # type: ignore[arg-type]
+            "table.billing_mode must be PAY_PER_REQUEST or PROVISIONED, got 'ONDEMAND'",
+        ),
+    ],
+)
+def test_invalid_settings_fail_at_synth_time_naming_the_field(
+    overrides: dict[str, Any], message: str
+) -> None:
+    # Given a dev profile with one bad value / When it is built / Then the field is named
+    with pytest.raises(ValueError, match=message):
+        dev(**overrides)
+
+
+def test_force_destroy_is_refused_outside_dev() -> None:
+    with pytest.raises(ValueError, match="force_destroy is only allowed in dev, not in staging"):
+        replace(build_environments()["staging"], force_destroy=True)
+
+
+def test_deletion_protection_cannot_be_turned_off_outside_dev() -> None:
+    with pytest.raises(ValueError, match="deletion_protection must stay on in prod"):
+        replace(build_environments()["prod"], deletion_protection=False)

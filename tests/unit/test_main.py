@@ -1,0 +1,60 @@
+"""Bad input to the app gives one clear line and exit code 2, never a jsii stack trace."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_main(tmp_path: Path, **environ: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
+    env.update(environ, CDKTF_OUTDIR=str(tmp_path))
+    return subprocess.run(
+        [sys.executable, "main.py"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+        check=False, timeout=300,
+    )  # fmt: skip
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"PIPELINE_ENVIRONMENTS": "dev,qa"}, "error: PIPELINE_ENVIRONMENTS names unknown"),
+        ({"PIPELINE_REGION": "mars-1"}, "error: region 'mars-1' is not an AWS region name"),
+        ({"PIPELINE_PROJECT": "X"}, "error: project 'X' must be 3-16 lowercase"),
+        ({"AWS_ENDPOINT_URL": "ftp://x"}, "error: AWS_ENDPOINT_URL 'ftp://x' is not an http"),
+    ],
+)
+def test_bad_settings_print_one_line_and_exit_2(
+    tmp_path: Path, environ: dict[str, str], message: str
+) -> None:
+    # Given a bad setting / When the app runs
+    result = run_main(tmp_path, **environ)
+    # Then it prints exactly one line naming the problem and writes nothing
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith(message)
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "stacks").exists()
+
+
+def test_unreachable_emulator_is_one_line(tmp_path: Path) -> None:
+    # Given an emulator endpoint nobody listens on
+    result = run_main(tmp_path, AWS_ENDPOINT_URL=f"http://127.0.0.1:{closed_port()}")
+    # Then the run stops before synth with one line that says how to fix it
+    assert result.returncode == 2
+    assert "is unreachable" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
