@@ -55,7 +55,7 @@ class SecureBucketProps:
     kms_key_arn: str | None
     sse_s3_reason: str | None = None
     # Where server access logs go; None only for a bucket that is itself a log sink.
-    access_logs_bucket: str | None = None
+    access_logs_sink: SecureBucket | None = None
     is_access_log_sink: bool = False
     force_destroy: bool = False
     # Adds Terraform prevent_destroy so a plan can never delete the bucket.
@@ -73,8 +73,10 @@ class SecureBucketProps:
             )
         if (self.kms_key_arn is None) == (self.sse_s3_reason is None):
             raise ValueError("set exactly one of kms_key_arn and sse_s3_reason")
-        if self.is_access_log_sink == (self.access_logs_bucket is not None):
-            raise ValueError("set exactly one of access_logs_bucket and is_access_log_sink")
+        if self.is_access_log_sink == (self.access_logs_sink is not None):
+            raise ValueError("set exactly one of access_logs_sink and is_access_log_sink")
+        if self.access_logs_sink is not None and not self.access_logs_sink.is_access_log_sink:
+            raise ValueError("access_logs_sink must be a bucket created with is_access_log_sink")
         if self.force_destroy and self.prevent_destroy:
             raise ValueError("force_destroy contradicts prevent_destroy; turn one off")
         if self.noncurrent_version_expiration_days < 1:
@@ -88,6 +90,7 @@ class SecureBucket(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, props: SecureBucketProps) -> None:
         super().__init__(scope, construct_id)
+        self.is_access_log_sink = props.is_access_log_sink
         self.bucket = S3Bucket(
             self,
             "bucket",
@@ -155,13 +158,15 @@ class SecureBucket(Construct):
             "The abort rule has an empty filter, so it covers every object; checkov's JSON "
             "parser adds line markers to that empty block and mistakes it for a narrowing filter.",
         )
-        if props.access_logs_bucket is not None:
+        if props.access_logs_sink is not None:
             S3BucketLoggingA(
                 self,
                 "access-logs",
                 bucket=self.bucket.id,
-                target_bucket=props.access_logs_bucket,
+                target_bucket=props.access_logs_sink.bucket.id,
                 target_prefix=f"{props.bucket_name}/",
+                # S3 refuses the setting until the sink's policy admits the logging service.
+                depends_on=[props.access_logs_sink.policy],
             )
         else:
             skip_check(self.bucket, "CKV_AWS_18", "This bucket is the access-log sink itself.")

@@ -59,7 +59,7 @@ class BootstrapStack(TerraformStack):
             props=SecureBucketProps(
                 bucket_name=state.bucket,
                 kms_key_arn=key.key.arn,
-                access_logs_bucket=logs.bucket.id,
+                access_logs_sink=logs,
                 noncurrent_version_expiration_days=STATE_VERSION_RETENTION_DAYS,
                 no_event_notifications_reason="Terraform reads and writes state; nothing reacts.",
             ),

@@ -85,7 +85,7 @@ class PipelineStack(TerraformStack):
             props=SecureBucketProps(
                 bucket_name=f"{prefix}-ingest-{config.region}",
                 kms_key_arn=self.key.key.arn,
-                access_logs_bucket=self.access_logs.bucket.id,
+                access_logs_sink=self.access_logs,
                 force_destroy=config.force_destroy,
                 prevent_destroy=config.deletion_protection,
                 noncurrent_version_expiration_days=config.noncurrent_version_expiration_days,

@@ -12,53 +12,91 @@ from tests.unit.constructs_lib.conftest import SynthFn, only, skipped_checks
 KEY_ARN = "arn:aws:kms:us-west-2:123456789012:key/abc"
 
 
+SINK_PROPS = SecureBucketProps(
+    bucket_name="evpipe-dev-access-logs",
+    kms_key_arn=None,
+    sse_s3_reason="log delivery needs SSE-S3",
+    is_access_log_sink=True,
+    no_event_notifications_reason="nothing reacts to logs",
+)
+
+
+class FakeSink:
+    """Stands in for a sink SecureBucket in props validation tests (no stack needed)."""
+
+    is_access_log_sink = True
+
+
 def ingest_props(**overrides: Any) -> SecureBucketProps:
     settings: dict[str, Any] = {
         "bucket_name": "evpipe-dev-ingest-us-west-2",
         "kms_key_arn": KEY_ARN,
-        "access_logs_bucket": "evpipe-dev-access-logs",
+        "access_logs_sink": FakeSink(),
     }
     settings.update(overrides)
     return SecureBucketProps(**settings)
 
 
-def build(props: SecureBucketProps) -> Any:
-    return lambda stack: SecureBucket(stack, "ingest", props=props)
+def build(**overrides: Any) -> Any:
+    """A stack with a log sink and a data bucket logging to it."""
+
+    def _build(stack: TerraformStack) -> None:
+        sink = SecureBucket(stack, "access-logs", props=SINK_PROPS)
+        SecureBucket(stack, "ingest", props=ingest_props(access_logs_sink=sink, **overrides))
+
+    return _build
+
+
+def data_bucket(out: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    matches = [b for name, b in out["resource"][resource_type].items() if name.startswith("ingest")]
+    assert len(matches) == 1
+    return matches[0]
 
 
 def test_minimal_bucket_has_every_protection_on(synth: SynthFn) -> None:
-    # Given the minimal props for a data bucket
-    props = ingest_props()
+    # Given the minimal props for a data bucket that logs to a sink
     # When it is synthesized
-    out = synth(build(props))
+    out = synth(build())
     # Then versioning, KMS encryption, public-access block and access logs are all on
-    assert only(out, "aws_s3_bucket_versioning")["versioning_configuration"]["status"] == "Enabled"
-    sse = only(out, "aws_s3_bucket_server_side_encryption_configuration")["rule"][0]
+    versioning = data_bucket(out, "aws_s3_bucket_versioning")
+    assert versioning["versioning_configuration"]["status"] == "Enabled"
+    sse = data_bucket(out, "aws_s3_bucket_server_side_encryption_configuration")["rule"][0]
     assert sse["apply_server_side_encryption_by_default"] == {
         "sse_algorithm": "aws:kms",
         "kms_master_key_id": KEY_ARN,
     }
     assert sse["bucket_key_enabled"] is True
-    block = only(out, "aws_s3_bucket_public_access_block")
+    block = data_bucket(out, "aws_s3_bucket_public_access_block")
     assert all(block[flag] is True for flag in (
         "block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"
     ))  # fmt: skip
-    logging = only(out, "aws_s3_bucket_logging")
-    assert logging["target_bucket"] == "evpipe-dev-access-logs"
-    assert only(out, "aws_s3_bucket_ownership_controls")["rule"]["object_ownership"] == (
-        "BucketOwnerEnforced"
-    )
-    bucket = only(out, "aws_s3_bucket")
+    ownership = data_bucket(out, "aws_s3_bucket_ownership_controls")
+    assert ownership["rule"]["object_ownership"] == "BucketOwnerEnforced"
+    bucket = data_bucket(out, "aws_s3_bucket")
     assert bucket["lifecycle"] == {"prevent_destroy": True}
     assert bucket["force_destroy"] is False
 
 
+def test_access_logs_wait_for_the_sink_policy(synth: SynthFn) -> None:
+    # Given a data bucket logging to a sink
+    out = synth(build())
+    # When the logging setting is read
+    logging = only(out, "aws_s3_bucket_logging")
+    # Then it targets the sink, prefixed by bucket name, after the sink admits the log service
+    assert logging["target_bucket"].startswith("${aws_s3_bucket.access-logs_bucket")
+    assert logging["target_prefix"] == "evpipe-dev-ingest-us-west-2/"
+    assert logging["depends_on"] == [
+        f"aws_s3_bucket_policy.{name}" for name in out["resource"]["aws_s3_bucket_policy"]
+        if name.startswith("access-logs")
+    ]  # fmt: skip
+
+
 def test_policy_denies_every_request_without_tls(synth: SynthFn) -> None:
     # Given a secure bucket
-    out = synth(build(ingest_props()))
+    out = synth(build())
     # When its policy document is read
     documents = out["data"]["aws_iam_policy_document"]
-    statements = next(iter(documents.values()))["statement"]
+    statements = next(d for n, d in documents.items() if n.startswith("ingest"))["statement"]
     # Then one statement denies s3:* for everyone when aws:SecureTransport is false
     deny = next(s for s in statements if s["sid"] == "DenyInsecureTransport")
     assert deny["effect"] == "Deny"
@@ -66,14 +104,14 @@ def test_policy_denies_every_request_without_tls(synth: SynthFn) -> None:
     assert deny["condition"] == [
         {"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}
     ]
-    assert only(out, "aws_s3_bucket_policy")["depends_on"], "policy waits for the access block"
+    assert data_bucket(out, "aws_s3_bucket_policy")["depends_on"], "waits for the access block"
 
 
 def test_lifecycle_expires_noncurrent_versions_and_aborts_uploads(synth: SynthFn) -> None:
     # Given custom retention values
-    props = ingest_props(noncurrent_version_expiration_days=9, abort_incomplete_upload_days=2)
+    out = synth(build(noncurrent_version_expiration_days=9, abort_incomplete_upload_days=2))
     # When synthesized
-    rule = only(synth(build(props)), "aws_s3_bucket_lifecycle_configuration")["rule"][0]
+    rule = data_bucket(out, "aws_s3_bucket_lifecycle_configuration")["rule"][0]
     # Then both lifecycle actions use them
     assert rule["status"] == "Enabled"
     assert rule["noncurrent_version_expiration"] == [{"noncurrent_days": 9}]
@@ -84,15 +122,8 @@ def test_log_sink_uses_sse_s3_and_lets_the_logging_service_write(
     synth_with_comments: SynthFn,
 ) -> None:
     # Given a bucket that receives server access logs
-    props = SecureBucketProps(
-        bucket_name="evpipe-dev-access-logs",
-        kms_key_arn=None,
-        sse_s3_reason="log delivery needs SSE-S3",
-        is_access_log_sink=True,
-        no_event_notifications_reason="nothing reacts to logs",
-    )
     # When synthesized
-    out = synth_with_comments(build(props))
+    out = synth_with_comments(lambda stack: SecureBucket(stack, "logs", props=SINK_PROPS))
     # Then it encrypts with SSE-S3, allows logging.s3.amazonaws.com and says why it differs
     sse = only(out, "aws_s3_bucket_server_side_encryption_configuration")["rule"][0]
     assert sse["apply_server_side_encryption_by_default"] == {"sse_algorithm": "AES256"}
@@ -111,8 +142,8 @@ def test_log_sink_uses_sse_s3_and_lets_the_logging_service_write(
         ({"bucket_name": "ab"}, "bucket_name must be 3-63 characters"),
         ({"kms_key_arn": None}, "set exactly one of kms_key_arn and sse_s3_reason"),
         ({"sse_s3_reason": "why"}, "set exactly one of kms_key_arn and sse_s3_reason"),
-        ({"access_logs_bucket": None}, "set exactly one of access_logs_bucket and is_access_log_sink"),
-        ({"is_access_log_sink": True}, "set exactly one of access_logs_bucket and is_access_log_sink"),
+        ({"access_logs_sink": None}, "set exactly one of access_logs_sink and is_access_log_sink"),
+        ({"is_access_log_sink": True}, "set exactly one of access_logs_sink and is_access_log_sink"),
         ({"force_destroy": True}, "force_destroy contradicts prevent_destroy"),
         ({"noncurrent_version_expiration_days": 0}, "noncurrent_version_expiration_days must be"),
         ({"abort_incomplete_upload_days": 0}, "abort_incomplete_upload_days must be at least 1"),
@@ -124,22 +155,24 @@ def test_invalid_props_fail_with_the_field_named(overrides: dict[str, Any], mess
         ingest_props(**overrides)
 
 
+def test_sink_must_be_a_log_sink(synth: SynthFn) -> None:
+    # Given a data bucket used as another bucket's access-log sink
+    def misuse(stack: TerraformStack) -> None:
+        sink = SecureBucket(stack, "logs", props=SINK_PROPS)
+        data = SecureBucket(
+            stack, "data", props=ingest_props(bucket_name="data-bucket", access_logs_sink=sink)
+        )
+        ingest_props(access_logs_sink=data)
+
+    # When built / Then the misuse is refused
+    with pytest.raises(ValueError, match="access_logs_sink must be a bucket created with"):
+        synth(misuse)
+
+
 def test_force_destroy_is_allowed_once_prevent_destroy_is_off(synth: SynthFn) -> None:
     # Given a throwaway bucket
-    props = ingest_props(force_destroy=True, prevent_destroy=False)
+    out = synth(build(force_destroy=True, prevent_destroy=False))
     # When synthesized / Then Terraform may empty and delete it
-    bucket = only(synth(build(props)), "aws_s3_bucket")
+    bucket = data_bucket(out, "aws_s3_bucket")
     assert bucket["force_destroy"] is True
     assert bucket["lifecycle"] == {"prevent_destroy": False}
-
-
-def test_each_bucket_gets_its_own_protections(synth: SynthFn) -> None:
-    # Given a stack with two secure buckets
-    def two(stack: TerraformStack) -> None:
-        SecureBucket(stack, "a", props=ingest_props(bucket_name="bucket-a"))
-        SecureBucket(stack, "b", props=ingest_props(bucket_name="bucket-b"))
-
-    # When synthesized / Then each gets its own full set of protections
-    out = synth(two)
-    assert len(out["resource"]["aws_s3_bucket_public_access_block"]) == 2
-    assert len(out["resource"]["aws_s3_bucket_policy"]) == 2
