@@ -65,6 +65,9 @@ class SecureBucketProps:
     # Why no S3 event notification is configured, when none is; None if one will be.
     no_event_notifications_reason: str | None = None
     extra_policy_statements: Sequence[DataAwsIamPolicyDocumentStatement] = ()
+    # The TLS-only Deny. Only an emulator that cannot evaluate aws:SecureTransport turns it
+    # off: moto treats the condition as always met and then refuses every object call.
+    deny_insecure_transport: bool = True
 
     def __post_init__(self) -> None:
         if not 3 <= len(self.bucket_name) <= S3_BUCKET_NAME_MAX:
@@ -166,26 +169,37 @@ class SecureBucket(Construct):
                 target_bucket=props.access_logs_sink.bucket.id,
                 target_prefix=f"{props.bucket_name}/",
                 # S3 refuses the setting until the sink's policy admits the logging service.
-                depends_on=[props.access_logs_sink.policy],
+                depends_on=[props.access_logs_sink.policy]
+                if props.access_logs_sink.policy
+                else None,
             )
         else:
             skip_check(self.bucket, "CKV_AWS_18", "This bucket is the access-log sink itself.")
-        self.policy = S3BucketPolicy(
-            self,
-            "policy",
-            bucket=self.bucket.id,
-            policy=self._policy_document(props).json,
-            depends_on=[self.public_access_block],
+        statements = self._policy_statements(props)
+        self.policy = (
+            S3BucketPolicy(
+                self,
+                "policy",
+                bucket=self.bucket.id,
+                policy=DataAwsIamPolicyDocument(self, "policy-document", statement=statements).json,
+                depends_on=[self.public_access_block],
+            )
+            if statements
+            else None
         )
 
     def _encrypt(self, props: SecureBucketProps) -> None:
         if props.kms_key_arn is not None:
-            default = S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                sse_algorithm="aws:kms", kms_master_key_id=props.kms_key_arn
+            default = (
+                S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                    sse_algorithm="aws:kms", kms_master_key_id=props.kms_key_arn
+                )
             )
         else:
-            default = S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                sse_algorithm="AES256"
+            default = (
+                S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                    sse_algorithm="AES256"
+                )
             )
             skip_check(self.bucket, "CKV_AWS_145", props.sse_s3_reason or "")
         S3BucketServerSideEncryptionConfigurationA(
@@ -201,21 +215,27 @@ class SecureBucket(Construct):
             ],
         )
 
-    def _policy_document(self, props: SecureBucketProps) -> DataAwsIamPolicyDocument:
-        statements = [
-            DataAwsIamPolicyDocumentStatement(
-                sid="DenyInsecureTransport",
-                effect="Deny",
-                actions=["s3:*"],
-                resources=[self.bucket.arn, f"{self.bucket.arn}/*"],
-                principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
-                condition=[
-                    DataAwsIamPolicyDocumentStatementCondition(
-                        test="Bool", variable="aws:SecureTransport", values=["false"]
-                    )
-                ],
-            ),
-        ]
+    def _policy_statements(
+        self, props: SecureBucketProps
+    ) -> list[DataAwsIamPolicyDocumentStatement]:
+        statements = []
+        if props.deny_insecure_transport:
+            statements.append(
+                DataAwsIamPolicyDocumentStatement(
+                    sid="DenyInsecureTransport",
+                    effect="Deny",
+                    actions=["s3:*"],
+                    resources=[self.bucket.arn, f"{self.bucket.arn}/*"],
+                    principals=[
+                        DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])
+                    ],
+                    condition=[
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="Bool", variable="aws:SecureTransport", values=["false"]
+                        )
+                    ],
+                )
+            )
         if props.is_access_log_sink:
             account_id = DataAwsCallerIdentity(self, "caller").account_id
             statements.append(
@@ -236,4 +256,4 @@ class SecureBucket(Construct):
                 )
             )
         statements.extend(props.extra_policy_statements)
-        return DataAwsIamPolicyDocument(self, "policy-document", statement=statements)
+        return statements

@@ -49,6 +49,8 @@ class BootstrapStack(TerraformStack):
                 kms_key_arn=None,
                 sse_s3_reason="S3 server access log delivery supports only SSE-S3 on the target.",
                 is_access_log_sink=True,
+                # Off only on the emulator: moto cannot evaluate aws:SecureTransport.
+                deny_insecure_transport=not target.is_emulator,
                 noncurrent_version_expiration_days=STATE_VERSION_RETENTION_DAYS,
                 no_event_notifications_reason="Access logs are read on demand, never processed.",
             ),
@@ -60,6 +62,7 @@ class BootstrapStack(TerraformStack):
                 bucket_name=state.bucket,
                 kms_key_arn=key.key.arn,
                 access_logs_sink=logs,
+                deny_insecure_transport=not target.is_emulator,
                 noncurrent_version_expiration_days=STATE_VERSION_RETENTION_DAYS,
                 no_event_notifications_reason="Terraform reads and writes state; nothing reacts.",
             ),

@@ -73,6 +73,8 @@ class PipelineStack(TerraformStack):
                 kms_key_arn=None,
                 sse_s3_reason="S3 server access log delivery supports only SSE-S3 on the target.",
                 is_access_log_sink=True,
+                # Off only on the emulator: moto cannot evaluate aws:SecureTransport.
+                deny_insecure_transport=not target.is_emulator,
                 force_destroy=config.force_destroy,
                 prevent_destroy=config.deletion_protection,
                 noncurrent_version_expiration_days=config.noncurrent_version_expiration_days,
@@ -86,6 +88,7 @@ class PipelineStack(TerraformStack):
                 bucket_name=f"{prefix}-ingest-{config.region}",
                 kms_key_arn=self.key.key.arn,
                 access_logs_sink=self.access_logs,
+                deny_insecure_transport=not target.is_emulator,
                 force_destroy=config.force_destroy,
                 prevent_destroy=config.deletion_protection,
                 noncurrent_version_expiration_days=config.noncurrent_version_expiration_days,
