@@ -104,30 +104,21 @@ def process_upload(deployment: Deployment, key: str = SAMPLE_KEY) -> dict[str, A
         environment={
             **configuration["Environment"]["Variables"],
             **deployment.moto.client_env(),
-            "AWS_LAMBDA_FUNCTION_NAME": function_name,
         },
-        layer_dir=_extracted_layer(deployment),
+        layer_dir=deployment.asset("aws_lambda_layer_version", "dependencies"),
+        function_name=function_name,
+        timeout_seconds=configuration["Timeout"],
+        memory_mb=configuration["MemorySize"],
     )
     print(result.logs.rstrip())
     if not result.ok:
-        raise RuntimeError(f"the processor failed: {result.error}")
+        raise RuntimeError(f"the processor failed: {result.error_type}: {result.error_message}")
     table = deployment.outputs["records_table_name"]
     items = deployment.client("dynamodb").scan(TableName=table)["Items"]
     matching = [item for item in items if key in json.dumps(item)]
     if len(matching) != 1:
         raise RuntimeError(f"expected one record for {key} in {table}, found {len(matching)}")
     return dict(matching[0])
-
-
-def _extracted_layer(deployment: Deployment) -> Path:
-    import zipfile
-
-    archive = deployment.asset("aws_lambda_layer_version", "dependencies")
-    target = deployment.stacks_dir.parent / "layer"
-    if not target.exists():
-        with zipfile.ZipFile(archive) as zf:
-            zf.extractall(target)
-    return target
 
 
 @contextmanager

@@ -1,0 +1,312 @@
+"""Request parsing and validation for the records API; no AWS calls and no HTTP statuses.
+
+Listing: ``date`` picks one day's partition (a Query); without it the table is Scanned page by
+page. ``prefix`` narrows to object keys starting with it. ``limit`` bounds the items DynamoDB
+evaluates per page, so a filtered page may hold fewer items and still carry a ``next_token``.
+
+The page token is the unpadded urlsafe base64 of ``{"v": 1, "q": <query fingerprint>,
+"k": LastEvaluatedKey}``. On the way back in it must decode, belong to the same date and
+prefix, and hold keys inside that query's range, so a tampered or reused token is a 400,
+never a DynamoDB ValidationException.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, DecimalException
+from typing import Any, NoReturn
+
+import fastjsonschema
+from boto3.dynamodb.types import DYNAMODB_CONTEXT
+from pipeline_common.object_schema import (
+    MAX_KEY_BYTES,
+    OBJECT_FIELDS,
+    compile_schema,
+    describe_schema_error,
+    normalize_etag,
+)
+from pipeline_common.records import (
+    PARTITION_PATTERN,
+    SORT_PREFIX,
+    ObjectVersion,
+    fits_sort_key,
+    partition_key,
+    sort_key_prefix,
+)
+
+from .errors import InvalidRequest, PayloadTooLarge
+
+# A record is metadata: bucket, key and a few attributes fit in well under this.
+MAX_BODY_BYTES = 16 * 1024
+MAX_ATTRIBUTES = 32
+MAX_ATTRIBUTE_TEXT = 1024
+# Longer than any token we issue (two 1 KB keys, base64-encoded), short enough to refuse junk.
+MAX_TOKEN_CHARS = 4096
+# DynamoDB's number range; boto3's decimal context alone lets up to 1E+127 through.
+MIN_NUMBER_MAGNITUDE = Decimal("1E-130")
+MAX_NUMBER_MAGNITUDE = Decimal("1E+126")
+QUERY_PARAMETERS = ("date", "prefix", "limit", "next_token")
+API_EVENT_NAME = "Api:CreateRecord"
+_TOKEN_VERSION = 1
+_TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
+_DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_LIMIT_PATTERN = re.compile(r"^\d{1,7}$")
+_SHOWN_INPUT_CHARS = 40
+
+CREATE_RECORD_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["bucket", "key", "size"],
+    "additionalProperties": False,
+    "properties": {
+        **OBJECT_FIELDS,
+        "attributes": {
+            "type": "object",
+            "maxProperties": MAX_ATTRIBUTES,
+            "propertyNames": {
+                "pattern": "^[A-Za-z0-9_.-]{1,64}$",
+                "description": "1-64 letters, digits, '_', '.' or '-'",
+            },
+            "additionalProperties": {
+                "type": ["string", "number", "boolean", "null"],
+                "maxLength": MAX_ATTRIBUTE_TEXT,
+                "format": "text",
+                "description": f"a string of at most {MAX_ATTRIBUTE_TEXT} characters, "
+                "a number, a boolean or null",
+            },
+        },
+    },
+}
+_validate_create_body = compile_schema(CREATE_RECORD_SCHEMA)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListQuery:
+    day: date | None
+    prefix: str | None
+    limit: int
+    start_key: dict[str, str] | None = None
+
+    @property
+    def partition(self) -> str | None:
+        return partition_key(self.day) if self.day else None
+
+    @property
+    def sort_prefix(self) -> str:
+        return sort_key_prefix(self.prefix) if self.prefix else SORT_PREFIX
+
+    @property
+    def fingerprint(self) -> str:
+        scope = json.dumps([self.day.isoformat() if self.day else None, self.prefix])
+        return hashlib.sha256(scope.encode("utf-8")).hexdigest()[:16]
+
+
+def parse_list_query(
+    params: Mapping[str, str] | None, *, default_limit: int, max_limit: int
+) -> ListQuery:
+    params = params or {}
+    unknown = sorted(name for name in params if name not in QUERY_PARAMETERS)
+    if unknown:
+        names = ", ".join(repr(_shown(name)) for name in unknown)
+        raise InvalidRequest(f"unknown query parameter {names}; use {', '.join(QUERY_PARAMETERS)}")
+    query = ListQuery(
+        day=_parse_day(params.get("date")),
+        prefix=_parse_prefix(params.get("prefix")),
+        limit=_parse_limit(params.get("limit"), default=default_limit, maximum=max_limit),
+    )
+    token = params.get("next_token")
+    if token is None:
+        return query
+    return ListQuery(
+        day=query.day,
+        prefix=query.prefix,
+        limit=query.limit,
+        start_key=decode_page_token(token, query),
+    )
+
+
+def encode_page_token(last_key: Mapping[str, str], query: ListQuery) -> str:
+    payload = {"v": _TOKEN_VERSION, "q": query.fingerprint, "k": dict(last_key)}
+    raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_page_token(token: str, query: ListQuery) -> dict[str, str]:
+    if not token or len(token) > MAX_TOKEN_CHARS or not _TOKEN_PATTERN.fullmatch(token):
+        _bad_token()
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (binascii.Error, UnicodeDecodeError, ValueError, RecursionError):
+        _bad_token()
+    if not isinstance(payload, dict) or payload.get("v") != _TOKEN_VERSION:
+        _bad_token()
+    if payload.get("q") != query.fingerprint:
+        raise InvalidRequest(
+            "next_token belongs to a different date or prefix; "
+            "repeat the query that returned it or start again without it"
+        )
+    key = payload.get("k")
+    if (
+        not isinstance(key, dict)
+        or set(key) != {"pk", "sk"}
+        or not all(isinstance(value, str) for value in key.values())
+        or not PARTITION_PATTERN.fullmatch(key["pk"])
+        or not key["sk"].startswith(_range_of_last_key(query))
+        or (query.partition is not None and key["pk"] != query.partition)
+        or not fits_sort_key(key["sk"])
+    ):
+        _bad_token()
+    return {"pk": key["pk"], "sk": key["sk"]}
+
+
+def _range_of_last_key(query: ListQuery) -> str:
+    """A Query stops inside its key condition; a Scan may stop on any record."""
+    return query.sort_prefix if query.partition else SORT_PREFIX
+
+
+def read_body(body: str | None, *, is_base64_encoded: bool) -> bytes:
+    """The request body's bytes, refusing missing, undecodable and oversized bodies."""
+    if body is None or body == "":
+        raise InvalidRequest("a JSON object body is required")
+    if is_base64_encoded:
+        try:
+            data = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidRequest("the body is marked base64-encoded but is not base64") from None
+    else:
+        data = body.encode("utf-8", errors="surrogatepass")
+    if len(data) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(
+            f"the body is {len(data)} bytes; records accept at most {MAX_BODY_BYTES}"
+        )
+    return data
+
+
+def parse_create_body(data: bytes, *, now: datetime, nonce: str) -> ObjectVersion:
+    """The object version a POST describes, or InvalidRequest naming the problem."""
+    payload = _parse_json_object(data)
+    try:
+        _validate_create_body(payload)
+    except fastjsonschema.JsonSchemaValueException as error:
+        raise InvalidRequest(describe_schema_error(error, "body")) from None
+    version_id = payload.get("version_id")
+    etag = payload.get("etag")
+    return ObjectVersion(
+        bucket=payload["bucket"],
+        key=payload["key"],
+        size=payload["size"],
+        etag=normalize_etag(etag) if etag else None,
+        version_id=version_id,
+        event_name=API_EVENT_NAME,
+        event_time=now,
+        source="api",
+        nonce=None if version_id else nonce,
+        attributes={
+            name: _storable(value, f"body.attributes.{name}")
+            for name, value in payload.get("attributes", {}).items()
+        },
+    )
+
+
+def _parse_json_object(data: bytes) -> dict[str, Any]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidRequest(f"the body is not UTF-8 (byte {error.start})") from None
+    try:
+        payload = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+    except json.JSONDecodeError as error:
+        raise InvalidRequest(
+            f"the body is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        ) from None
+    except RecursionError:
+        raise InvalidRequest("the body nests JSON too deeply") from None
+    except ValueError as error:  # _reject_constant
+        raise InvalidRequest(str(error)) from None
+    if not isinstance(payload, dict):
+        raise InvalidRequest(f"the body must be a JSON object, not {_json_type(payload)}")
+    return payload
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"the body is not valid JSON: {name} is not a JSON number")
+
+
+def _storable(value: Any, field: str) -> Any:
+    """Numbers as DynamoDB stores them: 38 significant digits, magnitude 1E-130 to 1E+126."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        return value
+    try:
+        number = DYNAMODB_CONTEXT.create_decimal(value)
+    except DecimalException:
+        number = None
+    # copy_abs, not abs(): abs() rounds to the default context's 28 digits.
+    if number is None or (
+        number and not MIN_NUMBER_MAGNITUDE <= number.copy_abs() < MAX_NUMBER_MAGNITUDE
+    ):
+        raise InvalidRequest(
+            f"{field} does not fit a DynamoDB number "
+            "(38 significant digits, magnitude 1E-130 to below 1E+126)"
+        )
+    return number
+
+
+def _parse_day(raw: str | None) -> date | None:
+    if raw is None:
+        return None
+    try:
+        if not _DATE_PATTERN.fullmatch(raw):
+            raise ValueError
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidRequest(
+            f"date must be a calendar date like 2024-05-01, got {_shown(raw)!r}"
+        ) from None
+
+
+def _parse_prefix(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    try:
+        size = len(raw.encode("utf-8"))
+    except UnicodeEncodeError:
+        size = 0
+    if not 0 < size <= MAX_KEY_BYTES:
+        raise InvalidRequest(f"prefix must be 1 to {MAX_KEY_BYTES} bytes of UTF-8")
+    return raw
+
+
+def _parse_limit(raw: str | None, *, default: int, maximum: int) -> int:
+    if raw is None:
+        return default
+    value = int(raw) if _LIMIT_PATTERN.fullmatch(raw) else 0
+    if not 1 <= value <= maximum:
+        raise InvalidRequest(f"limit must be an integer from 1 to {maximum}, got {_shown(raw)!r}")
+    return value
+
+
+def _bad_token() -> NoReturn:
+    raise InvalidRequest("next_token is not a token this API issued; start again without it")
+
+
+def _shown(text: str) -> str:
+    """User input echoed in a message, cut short."""
+    return text if len(text) <= _SHOWN_INPUT_CHARS else text[:_SHOWN_INPUT_CHARS] + "..."
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a number"

@@ -1,0 +1,1 @@
+"""Scheduled maintenance: once a day, count the records written the day before."""

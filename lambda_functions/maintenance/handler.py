@@ -1,0 +1,45 @@
+"""Lambda entry point for the daily schedule: count yesterday's records, publish the number.
+
+* EventBridge scheduled event (``source`` ``aws.events``): reports on the UTC day before
+  the event's ``time``.
+* Manual run ``{"day": "YYYY-MM-DD"}``: reports on that day (backfill or a re-run).
+
+Publishes the ``RecordsPerDay`` metric and returns ``{"day", "records"}``. A malformed event
+raises MalformedEventError, so the run fails visibly instead of reporting a wrong day.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pipeline_common.aws import client_config
+from pipeline_common.records import partition_key
+
+from .data_access import RecordCounts
+from .logic import report_day
+from .settings import load_settings
+
+RECORDS_PER_DAY_METRIC = "RecordsPerDay"
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+SETTINGS = load_settings(os.environ)
+COUNTS = RecordCounts(boto3.client("dynamodb", config=client_config()), SETTINGS.table_name)
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    day = report_day(event)
+    records = COUNTS.count_partition(partition_key(day))
+    metrics.add_metric(name=RECORDS_PER_DAY_METRIC, unit=MetricUnit.Count, value=records)
+    logger.info("Daily record count", extra={"day": day.isoformat(), "records": records})
+    return {"day": day.isoformat(), "records": records}

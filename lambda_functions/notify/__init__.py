@@ -1,0 +1,1 @@
+"""Publishes the workflow's outcome for one object to an SNS topic."""

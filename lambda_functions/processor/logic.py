@@ -1,0 +1,201 @@
+"""Turn S3 notification records and workflow objects into record items, one at a time.
+
+Every record is handled on its own: good records are written even when others in the same
+event are malformed or fail to write, and the failures are then raised together so that the
+invocation fails and Lambda's async retries and the DLQ or failure destination get the event.
+A retried event rewrites nothing: the conditional write reports its good records as duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import unquote_plus
+
+import fastjsonschema
+from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
+from pipeline_common.object_schema import (
+    OBJECT_FIELDS,
+    check_object,
+    compile_schema,
+    describe_schema_error,
+    normalize_etag,
+)
+from pipeline_common.records import ObjectVersion, to_item
+
+from .data_access import RecordWriteError
+
+WORKFLOW_EVENT_NAME = "Workflow:Process"
+# Failures named in the raised error; the rest are counted, and all are logged.
+MAX_FAILURES_IN_MESSAGE = 10
+
+# Only the fields the record needs; anything else in the notification is ignored.
+S3_RECORD_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["eventSource", "eventName", "eventTime", "s3"],
+    "properties": {
+        "eventSource": {"const": "aws:s3"},
+        "eventName": {
+            "type": "string",
+            "pattern": "^ObjectCreated:",
+            "description": "an ObjectCreated event (the processor records new objects only)",
+        },
+        "eventTime": {"type": "string"},
+        "responseElements": {"type": "object"},
+        "s3": {
+            "type": "object",
+            "required": ["bucket", "object"],
+            "properties": {
+                "bucket": {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {"name": OBJECT_FIELDS["bucket"]},
+                },
+                "object": {
+                    "type": "object",
+                    "required": ["key", "size", "eTag", "sequencer"],
+                    "properties": {
+                        "key": {"type": "string", "minLength": 1},
+                        "size": OBJECT_FIELDS["size"],
+                        "eTag": {"type": "string", "minLength": 1},
+                        "versionId": {"type": ["string", "null"]},
+                        "sequencer": {"type": "string", "minLength": 1},
+                    },
+                },
+            },
+        },
+    },
+}
+_validate_s3_record = compile_schema(S3_RECORD_SCHEMA)
+
+
+class MalformedEventError(ValueError):
+    """The event, or one of its records, is not something the processor can record."""
+
+
+class RecordBatchError(RuntimeError):
+    """Some records of an event failed; the others were written."""
+
+    def __init__(self, failures: Sequence[RecordFailure], total: int) -> None:
+        self.failures = tuple(failures)
+        named = "; ".join(str(failure) for failure in failures[:MAX_FAILURES_IN_MESSAGE])
+        more = len(failures) - MAX_FAILURES_IN_MESSAGE
+        suffix = f"; and {more} more" if more > 0 else ""
+        super().__init__(f"{len(failures)} of {total} records failed: {named}{suffix}")
+
+
+class RecordWriter(Protocol):
+    def put_if_absent(self, item: Mapping[str, Any]) -> bool: ...
+
+
+@dataclass(frozen=True)
+class RecordFailure:
+    index: int
+    # Starts with the record's place in the event, e.g. "Records[2].eventTime must be ...".
+    reason: str
+    # Whether a retry of the same event can succeed (a write failure, not bad input).
+    retryable: bool
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+@dataclass
+class BatchOutcome:
+    created: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    failures: list[RecordFailure] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "records_created": len(self.created),
+            "records_already_recorded": len(self.duplicates),
+            "record_ids": self.created + self.duplicates,
+        }
+
+
+def notification_records(event: Any) -> list[Any]:
+    """The ``Records`` list of an S3 notification, or MalformedEventError."""
+    records = event.get("Records") if isinstance(event, Mapping) else None
+    if not isinstance(records, list) or not records:
+        raise MalformedEventError("an S3 notification needs a non-empty Records list")
+    return records
+
+
+def parse_s3_record(raw: Any, index: int) -> ObjectVersion:
+    try:
+        _validate_s3_record(raw)
+    except fastjsonschema.JsonSchemaValueException as error:
+        raise MalformedEventError(describe_schema_error(error, f"Records[{index}]")) from None
+    record = S3EventRecord(raw)
+    s3_object = record.s3.get_object
+    # S3 URL-encodes keys in notifications (a space arrives as "+"). Powertools decodes only
+    # S3Event.object_key, the first record's key, so each record's key is decoded here.
+    key = unquote_plus(s3_object.key)
+    return ObjectVersion(
+        bucket=record.s3.bucket.name,
+        key=key,
+        size=s3_object.size,
+        etag=normalize_etag(s3_object.etag),
+        version_id=s3_object.version_id,
+        sequencer=s3_object.sequencer,
+        event_name=record.event_name,
+        event_time=_parse_event_time(record.event_time, index),
+        source="s3",
+        s3_request_id=(raw.get("responseElements") or {}).get("x-amz-request-id"),
+    )
+
+
+def record_notification(
+    records: Sequence[Any], writer: RecordWriter, *, now: datetime, ttl_days: int
+) -> BatchOutcome:
+    """Write every well-formed record; collect, never skip, the ones that fail."""
+    outcome = BatchOutcome()
+    for index, raw in enumerate(records):
+        try:
+            version = parse_s3_record(raw, index)
+        except MalformedEventError as error:
+            outcome.failures.append(RecordFailure(index, str(error), retryable=False))
+            continue
+        try:
+            created = writer.put_if_absent(to_item(version, recorded_at=now, ttl_days=ttl_days))
+        except RecordWriteError as error:
+            reason = f"Records[{index}]: {error}"
+            outcome.failures.append(RecordFailure(index, reason, retryable=True))
+            continue
+        (outcome.created if created else outcome.duplicates).append(version.record_id)
+    return outcome
+
+
+def record_workflow_object(
+    payload: Any, writer: RecordWriter, *, now: datetime, ttl_days: int
+) -> dict[str, Any]:
+    """Record the object the workflow validated; raise on bad input or a failed write."""
+    check = check_object(payload, root="object")
+    if not check.valid:
+        raise MalformedEventError("; ".join(check.errors))
+    fields = check.normalized
+    version = ObjectVersion(
+        bucket=fields["bucket"],
+        key=fields["key"],
+        size=fields["size"],
+        etag=fields["etag"],
+        version_id=fields["version_id"],
+        event_name=WORKFLOW_EVENT_NAME,
+        event_time=now,
+        source="workflow",
+    )
+    created = writer.put_if_absent(to_item(version, recorded_at=now, ttl_days=ttl_days))
+    return {"record_id": version.record_id, "created": created}
+
+
+def _parse_event_time(text: str, index: int) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise MalformedEventError(
+            f"Records[{index}].eventTime must be an ISO 8601 time, got {text[:40]!r}"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

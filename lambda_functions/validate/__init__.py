@@ -1,0 +1,1 @@
+"""Checks the object description that starts the Step Functions workflow."""

@@ -1,0 +1,1 @@
+"""Command-line helpers run as ``pipenv run python -m tools.<name>``."""
