@@ -25,8 +25,10 @@ EXCLUDED_SUFFIXES = frozenset({".pyc", ".pyo"})
 def _files(root: Path) -> Iterator[Path]:
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root)
-        if path.is_file() and not EXCLUDED_PARTS.intersection(relative.parts) and (
-            path.suffix not in EXCLUDED_SUFFIXES
+        if (
+            path.is_file()
+            and not EXCLUDED_PARTS.intersection(relative.parts)
+            and (path.suffix not in EXCLUDED_SUFFIXES)
         ):
             yield path
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +36,3 @@ def load_event(name: str) -> dict[str, Any]:
     """A sample event from tests/events/<name>.json."""
     event: dict[str, Any] = json.loads((EVENTS_DIR / f"{name}.json").read_text())
     return event
-
-
-@pytest.fixture
-def clean_aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Make sure no test reaches a real AWS account by accident."""
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
-    yield

@@ -87,7 +87,8 @@ class MotoServer:
             if self._process.poll() is not None:
                 raise EmulatorError(f"moto server exited with code {self._process.returncode}")
             try:
-                with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/", timeout=1):
+                # The URL is always http://127.0.0.1:<port>, built above.
+                with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/", timeout=1):  # noqa: S310
                     return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.2)
@@ -107,8 +108,8 @@ class MotoServer:
 
     def reset(self) -> None:
         """Forget every emulated resource (moto's own reset endpoint)."""
-        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10):
+        url = f"{self.endpoint_url}/moto-api/reset"
+        with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=10):  # noqa: S310
             pass
 
     def client_env(self) -> dict[str, str]:

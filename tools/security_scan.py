@@ -89,9 +89,10 @@ def run_checkov(stacks_dir: Path) -> list[dict[str, Any]]:
     return reports if isinstance(reports, list) else [reports]
 
 
-def evaluate(
-    reports: Iterable[Mapping[str, Any]], suppressions: Mapping[str, Mapping[str, Mapping[str, str]]]
-) -> ScanResult:
+Suppressions = Mapping[str, Mapping[str, Mapping[str, str]]]
+
+
+def evaluate(reports: Iterable[Mapping[str, Any]], suppressions: Suppressions) -> ScanResult:
     """Split checkov's failures into suppressed (with a reason) and real failures."""
     result = ScanResult(stacks=sorted(suppressions))
     for report in reports:
@@ -129,7 +130,9 @@ def render_markdown(result: ScanResult) -> str:
     ]
     if result.failed:
         lines += ["| failed check | stack | resource |", "|---|---|---|"]
-        lines += [f"| {f.check_id} {f.check_name} | {f.stack} | {f.resource} |" for f in result.failed]
+        lines += [
+            f"| {f.check_id} {f.check_name} | {f.stack} | {f.resource} |" for f in result.failed
+        ]
         lines.append("")
     unique: dict[tuple[str, str], int] = {}
     for finding in result.suppressed:
@@ -137,7 +140,9 @@ def render_markdown(result: ScanResult) -> str:
         unique[key] = unique.get(key, 0) + 1
     if unique:
         lines += ["| suppressed check | times | reason |", "|---|---|---|"]
-        lines += [f"| {check} | {count} | {reason} |" for (check, reason), count in sorted(unique.items())]
+        lines += [
+            f"| {check} | {count} | {reason} |" for (check, reason), count in sorted(unique.items())
+        ]
     return "\n".join(lines) + "\n"
 
 

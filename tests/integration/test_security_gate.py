@@ -13,7 +13,9 @@ def test_synthesized_stacks_have_no_unsuppressed_checkov_failures(synthesized_di
     result = scan(synthesized_dir)
     # Then nothing fails, and every suppression carries its reason
     assert result.stacks == ["pipeline-dev", "pipeline-prod", "pipeline-staging", "state-bootstrap"]
-    assert result.failed == [], "\n".join(f"{f.stack} {f.resource} {f.check_id}" for f in result.failed)
+    assert result.failed == [], "\n".join(
+        f"{f.stack} {f.resource} {f.check_id}" for f in result.failed
+    )
     assert result.passed > 0
     assert all(finding.reason for finding in result.suppressed)
 

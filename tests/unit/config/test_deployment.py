@@ -59,7 +59,9 @@ def test_unreachable_endpoint_is_reported_with_the_fix() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     # When the endpoint is probed / Then the message names it and how to start the emulator
-    with pytest.raises(ConfigError, match=f"http://127.0.0.1:{port} is unreachable .*make emulator"):
+    with pytest.raises(
+        ConfigError, match=f"http://127.0.0.1:{port} is unreachable .*make emulator"
+    ):
         DeploymentTarget.from_environ({"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"})
 
 

@@ -27,7 +27,8 @@ def test_profiles_grow_stricter_from_dev_to_prod() -> None:
     # And retention and sizing grow with the environment
     retention = [envs[n].log_retention_days for n in envs]
     memory = [envs[n].processor.memory_mb for n in envs]
-    assert retention == sorted(retention) and memory == sorted(memory)
+    assert retention == sorted(retention)
+    assert memory == sorted(memory)
     assert envs["prod"].table.billing_mode == "PROVISIONED"
 
 
@@ -62,7 +63,11 @@ def test_names_and_tags_derive_from_project_and_environment() -> None:
             "processor.timeout_seconds must be an integer from 1 to 900, got 901",
         ),
         (
-            {"processor": FunctionSettings(memory_mb=256, timeout_seconds=3, reserved_concurrency=0)},
+            {
+                "processor": FunctionSettings(
+                    memory_mb=256, timeout_seconds=3, reserved_concurrency=0
+                )
+            },
             "processor.reserved_concurrency must be an integer from 1 to 1000, got 0",
         ),
         (

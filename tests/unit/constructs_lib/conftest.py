@@ -41,7 +41,9 @@ def synth_with_comments(tmp_path: Path) -> SynthFn:
         AwsProvider(stack, "aws", region="us-west-2")
         build(stack)
         app.synth()
-        result: dict[str, Any] = json.loads((tmp_path / "stacks" / "test" / "cdk.tf.json").read_text())
+        result: dict[str, Any] = json.loads(
+            (tmp_path / "stacks" / "test" / "cdk.tf.json").read_text()
+        )
         return result
 
     return _synth

@@ -53,7 +53,9 @@ def test_function_is_arm64_python312_traced_and_logs_to_its_own_group(
     synth: SynthFn, source_dir: Path
 ) -> None:
     # Given a function with an environment and a least-privilege statement
-    statement = DataAwsIamPolicyDocumentStatement(actions=["dynamodb:PutItem"], resources=[TABLE_ARN])
+    statement = DataAwsIamPolicyDocumentStatement(
+        actions=["dynamodb:PutItem"], resources=[TABLE_ARN]
+    )
     function_props = props(source_dir, environment={"TABLE_NAME": "records"},
                            policy_statements=[statement], reserved_concurrency=5)  # fmt: skip
     # When synthesized
@@ -84,7 +86,9 @@ def test_role_is_scoped_to_its_log_group_key_and_given_statements(
     synth: SynthFn, source_dir: Path
 ) -> None:
     # Given a function allowed to write one table
-    statement = DataAwsIamPolicyDocumentStatement(actions=["dynamodb:PutItem"], resources=[TABLE_ARN])
+    statement = DataAwsIamPolicyDocumentStatement(
+        actions=["dynamodb:PutItem"], resources=[TABLE_ARN]
+    )
     out = synth(lambda stack: PythonFunction(
         stack, "sample", props=props(source_dir, policy_statements=[statement])))  # fmt: skip
     # When the permissions document is read
@@ -107,7 +111,8 @@ def test_vpc_placement_attaches_the_function_and_allows_eni_management(
         stack, "sample", props=props(source_dir, vpc=vpc, no_vpc_reason=None)))  # fmt: skip
     # Then the function carries the VPC config and its role may manage its ENIs
     assert only(out, "aws_lambda_function")["vpc_config"] == {
-        "subnet_ids": ["subnet-a", "subnet-b"], "security_group_ids": ["sg-1"]
+        "subnet_ids": ["subnet-a", "subnet-b"],
+        "security_group_ids": ["sg-1"],
     }
     assert "ec2:CreateNetworkInterface" in json.dumps(out["data"]["aws_iam_policy_document"])
 

@@ -43,7 +43,9 @@ def test_provisioned_table_autoscales_reads_and_writes(synth: SynthFn) -> None:
     assert (table["read_capacity"], table["write_capacity"]) == (5, 7)
     assert table["lifecycle"]["ignore_changes"] == ["read_capacity", "write_capacity"]
     targets = out["resource"]["aws_appautoscaling_target"].values()
-    assert sorted((t["scalable_dimension"], t["min_capacity"], t["max_capacity"]) for t in targets) == [
+    assert sorted(
+        (t["scalable_dimension"], t["min_capacity"], t["max_capacity"]) for t in targets
+    ) == [
         ("dynamodb:table:ReadCapacityUnits", 5, 50),
         ("dynamodb:table:WriteCapacityUnits", 7, 70),
     ]
@@ -52,7 +54,9 @@ def test_provisioned_table_autoscales_reads_and_writes(synth: SynthFn) -> None:
 
 def test_unprotected_table_can_be_destroyed(synth: SynthFn) -> None:
     # Given a dev table without deletion protection
-    out = synth(lambda stack: RecordsTable(stack, "records", props=props(deletion_protection=False)))
+    out = synth(
+        lambda stack: RecordsTable(stack, "records", props=props(deletion_protection=False))
+    )
     # Then neither the API flag nor prevent_destroy blocks a destroy
     table = only(out, "aws_dynamodb_table")
     assert table["deletion_protection_enabled"] is False

@@ -15,7 +15,9 @@ PROPS = {
 
 def test_notification_waits_for_a_permission_scoped_to_the_bucket(synth: SynthFn) -> None:
     # Given a trigger from the ingest bucket to the processor
-    out = synth(lambda stack: S3LambdaTrigger(stack, "trigger", props=S3LambdaTriggerProps(**PROPS)))
+    out = synth(
+        lambda stack: S3LambdaTrigger(stack, "trigger", props=S3LambdaTriggerProps(**PROPS))
+    )
     # When synthesized
     permission = only(out, "aws_lambda_permission")
     notification = only(out, "aws_s3_bucket_notification")

@@ -143,7 +143,10 @@ def test_log_sink_uses_sse_s3_and_lets_the_logging_service_write(
         ({"kms_key_arn": None}, "set exactly one of kms_key_arn and sse_s3_reason"),
         ({"sse_s3_reason": "why"}, "set exactly one of kms_key_arn and sse_s3_reason"),
         ({"access_logs_sink": None}, "set exactly one of access_logs_sink and is_access_log_sink"),
-        ({"is_access_log_sink": True}, "set exactly one of access_logs_sink and is_access_log_sink"),
+        (
+            {"is_access_log_sink": True},
+            "set exactly one of access_logs_sink and is_access_log_sink",
+        ),
         ({"force_destroy": True}, "force_destroy contradicts prevent_destroy"),
         ({"noncurrent_version_expiration_days": 0}, "noncurrent_version_expiration_days must be"),
         ({"abort_incomplete_upload_days": 0}, "abort_incomplete_upload_days must be at least 1"),
