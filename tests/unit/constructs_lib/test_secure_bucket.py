@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -179,3 +180,26 @@ def test_force_destroy_is_allowed_once_prevent_destroy_is_off(synth: SynthFn) ->
     bucket = data_bucket(out, "aws_s3_bucket")
     assert bucket["force_destroy"] is True
     assert bucket["lifecycle"] == {"prevent_destroy": False}
+
+
+def test_emulator_opt_out_drops_only_the_tls_deny(synth: SynthFn) -> None:
+    # Given a sink and a data bucket synthesized for an emulator that cannot evaluate TLS
+    def emulator(stack: TerraformStack) -> None:
+        sink_props = replace(SINK_PROPS, deny_insecure_transport=False)
+        sink = SecureBucket(stack, "access-logs", props=sink_props)
+        SecureBucket(
+            stack,
+            "ingest",
+            props=ingest_props(access_logs_sink=sink, deny_insecure_transport=False),
+        )
+
+    out = synth(emulator)
+    # Then no statement denies insecure transport, the log sink still admits log delivery,
+    # and the data bucket, having no other statement, gets no policy at all
+    documents = json.dumps(out["data"]["aws_iam_policy_document"])
+    assert "DenyInsecureTransport" not in documents
+    assert "AllowServerAccessLogDelivery" in documents
+    assert list(out["resource"]["aws_s3_bucket_policy"]) == [
+        name for name in out["resource"]["aws_s3_bucket_policy"] if name.startswith("access-logs")
+    ]
+    assert len(out["resource"]["aws_s3_bucket_policy"]) == 1
