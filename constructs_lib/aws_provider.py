@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from cdktf import TerraformStack
 from cdktf_cdktf_provider_aws.provider import (
@@ -56,7 +57,7 @@ class PipelineAwsProvider(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, props: AwsProviderProps) -> None:
         super().__init__(scope, construct_id)
-        emulator = {}
+        emulator: dict[str, Any] = {}
         if props.endpoint_url is not None:
             emulator = {
                 "access_key": EMULATOR_ACCESS_KEY,

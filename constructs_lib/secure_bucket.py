@@ -176,7 +176,7 @@ class SecureBucket(Construct):
         else:
             skip_check(self.bucket, "CKV_AWS_18", "This bucket is the access-log sink itself.")
         statements = self._policy_statements(props)
-        self.policy = (
+        self.policy: S3BucketPolicy | None = (
             S3BucketPolicy(
                 self,
                 "policy",

@@ -13,7 +13,7 @@ import json
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +41,8 @@ class Deployment:
     outputs: dict[str, Any]
 
     def client(self, service: str) -> Any:
-        return boto3.client(
+        factory: Callable[..., Any] = boto3.client
+        return factory(
             service,
             endpoint_url=self.moto.endpoint_url,
             region_name=REGION,
@@ -54,7 +55,7 @@ class Deployment:
         stack = json.loads((self.workspace.stack_dir / "cdk.tf.json").read_text())
         for name, body in stack["resource"][resource_type].items():
             if name_part in name:
-                return self.workspace.stack_dir / body["filename"]
+                return self.workspace.stack_dir / str(body["filename"])
         raise KeyError(f"no {resource_type} named like {name_part} in {self.workspace.name}")
 
 
