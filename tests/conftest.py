@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# First: the lazy provider import must be installed before anything imports cdktf.
+import constructs_lib  # noqa: F401
+
+# isort: split
 import json
 import os
 from pathlib import Path

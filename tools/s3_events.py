@@ -40,7 +40,7 @@ def object_created_event(
                 "requestParameters": {"sourceIPAddress": "127.0.0.1"},
                 "responseElements": {
                     "x-amz-request-id": head["ResponseMetadata"]["RequestId"],
-                    "x-amz-id-2": head["ResponseMetadata"]["HostId"] or "local",
+                    "x-amz-id-2": head["ResponseMetadata"].get("HostId") or "local",
                 },
                 "s3": {
                     "s3SchemaVersion": "1.0",

@@ -107,10 +107,11 @@ def test_environments_keep_separate_state_objects(dev: Deployment, tmp_path: Pat
 
 
 def test_a_held_lock_blocks_a_second_apply(dev: Deployment) -> None:
-    # Given one terraform process holding dev's state lock while it waits for approval
+    # Given one terraform process holding dev's state lock while it waits at its prompt
+    # (a destroy plan always asks; it is answered "no" below, so nothing is destroyed)
     env = terraform_env(dev.moto.client_env() | {"TF_INPUT": "1"})
     holder = subprocess.Popen(
-        ["terraform", "apply", "-no-color"], cwd=dev.workspace.stack_dir, env=env,
+        ["terraform", "apply", "-destroy", "-no-color"], cwd=dev.workspace.stack_dir, env=env,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
@@ -120,8 +121,10 @@ def test_a_held_lock_blocks_a_second_apply(dev: Deployment) -> None:
             dev.workspace.apply("-lock-timeout=2s")
     finally:
         holder.communicate("no\n", timeout=120)
-    # And once the first process lets go, applying works again
+    # And once the first process lets go, nothing was destroyed and applying works again
+    assert holder.returncode != 0, "the held destroy must have been cancelled"
     dev.workspace.apply()
+    assert dev.outputs["records_table_name"] in dev.client("dynamodb").list_tables()["TableNames"]
 
 
 def _wait_for_prompt(process: subprocess.Popen[str], timeout: float = 180) -> None:
