@@ -28,7 +28,7 @@ RUN_DIR = PROJECT_ROOT / "build" / "run"
 SAMPLE_KEY = "incoming/hello world (1).csv"
 SAMPLE_BODY = b"id,name\n1,first record\n"
 REGION = EMULATOR_ENV["AWS_DEFAULT_REGION"]
-STEPS = 7
+STEPS = 8
 
 
 @dataclass
@@ -98,7 +98,8 @@ def process_upload(deployment: Deployment, key: str = SAMPLE_KEY) -> dict[str, A
         FunctionName=function_name
     )
     archive = deployment.asset("aws_lambda_function", "processor")
-    step(6, f"Running the packaged processor {archive.relative_to(PROJECT_ROOT)} on that event")
+    shown = archive.relative_to(PROJECT_ROOT) if archive.is_relative_to(PROJECT_ROOT) else archive
+    step(6, f"Running the packaged processor {shown} on that event")
     result = invoke_packaged(
         archive,
         event,
@@ -122,6 +123,26 @@ def process_upload(deployment: Deployment, key: str = SAMPLE_KEY) -> dict[str, A
     return dict(matching[0])
 
 
+def drive_apis(deployment: Deployment) -> list[dict[str, Any]]:
+    """POST then GET through the packaged API handler, for each API variant deployed."""
+    from tools.api_smoke import VARIANTS, drive_api
+
+    api_zip = deployment.asset("aws_lambda_function", "api_function")
+    layer = deployment.asset("aws_lambda_layer_version", "dependencies")
+    deployed = [v for v in VARIANTS if f"{v}_api_id" in deployment.outputs]
+    step(7, f"Driving POST and GET through the packaged API handler ({', '.join(deployed)})")
+    responses: list[dict[str, Any]] = []
+    for variant in deployed:
+        responses += drive_api(
+            deployment.outputs,
+            api_zip=api_zip,
+            layer_dir=layer,
+            endpoint_url=deployment.moto.endpoint_url,
+            variant=variant,
+        )
+    return responses
+
+
 @contextmanager
 def emulator(log_path: Path) -> Iterator[MotoServer]:
     step(1, "Starting moto server on loopback")
@@ -143,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         with emulator(RUN_DIR.parent / "moto-run.log") as moto:
             deployment = deploy_dev(moto, RUN_DIR)
             record = process_upload(deployment, args.key)
-            step(7, "Record written by the processor:")
+            drive_apis(deployment)
+            step(8, "Record written by the processor:")
             print(json.dumps(record, indent=2, sort_keys=True))
             print("Stack outputs:")
             print(json.dumps(deployment.outputs, indent=2, sort_keys=True))
