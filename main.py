@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+# First: installs the lazy provider import before `cdktf` starts the jsii kernel (~4x faster).
+import constructs_lib  # noqa: F401
+
+# isort: split
 import os
 import sys
 

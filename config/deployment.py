@@ -11,6 +11,8 @@ PIPELINE_PROJECT         project name, the root of every physical name (default:
 PIPELINE_STATE_BACKEND   "s3" (default) or "local" for offline runs without a state bucket
 PIPELINE_STATE_BUCKET    state bucket created by the bootstrap stack
 PIPELINE_STATE_LOCK_TABLE  DynamoDB table holding state locks
+PIPELINE_FORCE_VPC       "1" attaches every function to the private VPC even where the profile
+                         leaves it off (dev), e.g. to rehearse prod's network on an emulator
 AWS_ENDPOINT_URL         when set, every AWS call (provider and backend) goes to this emulator
 """
 
@@ -60,6 +62,8 @@ class DeploymentTarget:
     state: StateBackendSettings
     # An emulator endpoint such as http://127.0.0.1:4566; None means real AWS.
     endpoint_url: str | None = None
+    # Turns network isolation on in every synthesized environment (PIPELINE_FORCE_VPC=1).
+    force_vpc: bool = False
 
     @property
     def is_emulator(self) -> bool:
@@ -83,12 +87,16 @@ class DeploymentTarget:
             lock_table=environ.get("PIPELINE_STATE_LOCK_TABLE", f"{project}-terraform-locks"),
             region=region,
         )
+        force_vpc = environ.get("PIPELINE_FORCE_VPC") or "0"
+        if force_vpc not in ("0", "1"):
+            raise ConfigError(f"PIPELINE_FORCE_VPC must be '0' or '1', got {force_vpc!r}")
         return cls(
             environments=environments,
             region=region,
             project=project,
             state=state,
             endpoint_url=endpoint_url,
+            force_vpc=force_vpc == "1",
         )
 
 

@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from config.api import ApiSettings, QuotaSettings, ThrottleSettings
+from config.network import NetworkSettings
+from config.operations import AlarmThresholds, OperationsSettings
+from config.workflow import WorkflowSettings
+
 DEFAULT_REGION = "us-west-2"
 # Short enough that "<project>-<env>-<purpose>-<account>-<region>" fits S3's 63 characters.
 DEFAULT_PROJECT = "evpipe"
@@ -79,10 +84,14 @@ class TableSettings:
         for name, value in capacities.items():
             if self.billing_mode == "PROVISIONED":
                 if value is None:
-                    raise ValueError(f"{prefix}.{name} is required when billing_mode is PROVISIONED")
+                    raise ValueError(
+                        f"{prefix}.{name} is required when billing_mode is PROVISIONED"
+                    )
                 _require_range(f"{prefix}.{name}", value, (1, 40_000))
             elif value is not None:
-                raise ValueError(f"{prefix}.{name} must be unset when billing_mode is PAY_PER_REQUEST")
+                raise ValueError(
+                    f"{prefix}.{name} must be unset when billing_mode is PAY_PER_REQUEST"
+                )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,7 +118,11 @@ class EnvironmentConfig:
     force_destroy: bool = False
     # Noncurrent object versions are kept this long for recovery, then expire.
     noncurrent_version_expiration_days: int = 30
+    api: ApiSettings = field(default_factory=ApiSettings)
     extra_tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    operations: OperationsSettings = field(default_factory=OperationsSettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    workflow: WorkflowSettings = field(default_factory=WorkflowSettings)
 
     def __post_init__(self) -> None:
         if self.name not in ENVIRONMENT_NAMES:
@@ -132,6 +145,10 @@ class EnvironmentConfig:
             )
         self.processor.validate("processor")
         self.table.validate("table")
+        self.operations.validate("operations")
+        self.network.validate("network")
+        self.workflow.validate("workflow")
+        self.api.validate("api", environment=self.name)
         _require_range("record_ttl_days", self.record_ttl_days, (0, 3650))
         _require_range(
             "noncurrent_version_expiration_days", self.noncurrent_version_expiration_days, (1, 3650)
@@ -161,22 +178,50 @@ def build_environments(
     *, region: str = DEFAULT_REGION, project: str = DEFAULT_PROJECT
 ) -> Mapping[str, EnvironmentConfig]:
     """The three environment profiles, in promotion order."""
-    common = {"region": region, "project": project}
     return MappingProxyType(
         {
             "dev": EnvironmentConfig(
                 name="dev",
-                **common,
+                region=region,
+                project=project,
                 log_retention_days=14,
                 processor=FunctionSettings(memory_mb=256, timeout_seconds=30),
                 record_ttl_days=30,
                 deletion_protection=False,
                 force_destroy=True,
                 noncurrent_version_expiration_days=7,
+                # No VPC: fast iterations, and destroys never wait on Lambda's network interfaces.
+                network=NetworkSettings(enabled=False, cidr="10.30.0.0/16"),
+                workflow=WorkflowSettings(retry_max_attempts=2),
+                # Fail fast and quietly: no retries, no pages, no daily run, no dashboard.
+                operations=OperationsSettings(
+                    async_retry_attempts=0,
+                    max_event_age_seconds=3600,
+                    schedule_enabled=False,
+                    alarm_actions_enabled=False,
+                    dashboard_enabled=False,
+                    thresholds=AlarmThresholds(
+                        lambda_errors=5,
+                        lambda_throttles=5,
+                        lambda_duration_p99_timeout_ratio=0.9,
+                        api_5xx_rate=0.05,
+                        api_4xx_rate=0.25,
+                        api_latency_p99_ms=3000,
+                        dynamodb_throttled_requests=5,
+                        dynamodb_system_errors=5,
+                    ),
+                ),
+                api=ApiSettings(
+                    variants="both",
+                    cors_allowed_origins=("http://localhost:3000", "http://127.0.0.1:3000"),
+                    throttle=ThrottleSettings(rate_limit=10, burst_limit=20),
+                    quota=QuotaSettings(limit=10_000, period="DAY"),
+                ),
             ),
             "staging": EnvironmentConfig(
                 name="staging",
-                **common,
+                region=region,
+                project=project,
                 log_retention_days=90,
                 processor=FunctionSettings(
                     memory_mb=512, timeout_seconds=30, reserved_concurrency=20
@@ -184,10 +229,23 @@ def build_environments(
                 record_ttl_days=90,
                 deletion_protection=True,
                 noncurrent_version_expiration_days=30,
+                # Same isolation as prod, so a missing endpoint or route fails here first.
+                network=NetworkSettings(enabled=True, cidr="10.20.0.0/16"),
+                workflow=WorkflowSettings(),
+                # Production's failure handling; testers' bad requests make 4xx noisier.
+                operations=OperationsSettings(
+                    thresholds=AlarmThresholds(api_4xx_rate=0.10, api_latency_p99_ms=2000),
+                ),
+                api=ApiSettings(
+                    cors_allowed_origins=("https://staging.app.example.com",),
+                    throttle=ThrottleSettings(rate_limit=50, burst_limit=100),
+                    quota=QuotaSettings(limit=100_000, period="DAY"),
+                ),
             ),
             "prod": EnvironmentConfig(
                 name="prod",
-                **common,
+                region=region,
+                project=project,
                 log_retention_days=365,
                 processor=FunctionSettings(
                     memory_mb=1024, timeout_seconds=60, reserved_concurrency=100
@@ -197,6 +255,18 @@ def build_environments(
                 ),
                 deletion_protection=True,
                 noncurrent_version_expiration_days=90,
+                # Every dependency has a VPC endpoint, so no NAT: no path to the internet at all.
+                network=NetworkSettings(enabled=True, cidr="10.10.0.0/16"),
+                workflow=WorkflowSettings(retry_max_attempts=6, retry_max_delay_seconds=60),
+                operations=OperationsSettings(),
+                api=ApiSettings(
+                    cors_allowed_origins=("https://app.example.com",),
+                    throttle=ThrottleSettings(rate_limit=200, burst_limit=400),
+                    quota=QuotaSettings(limit=1_000_000, period="DAY"),
+                    function=FunctionSettings(
+                        memory_mb=512, timeout_seconds=10, reserved_concurrency=50
+                    ),
+                ),
             ),
         }
     )

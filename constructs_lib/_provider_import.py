@@ -1,41 +1,43 @@
-"""Import the AWS provider bindings without their ~2,100 eager submodule imports.
+"""Load only the AWS provider bindings a synth uses, in Python and in the jsii kernel.
 
-``import cdktf_cdktf_provider_aws.s3_bucket`` first runs the package ``__init__``, which ends
-with one ``from . import <submodule>`` line per resource and data source: about 13 s of
-class creation on every synth, although the app uses a few dozen of them. ``install()`` puts
-a meta-path finder in front of that one package. Its loader runs the same ``__init__`` source
-minus those trailing lines; each submodule is then imported by the ``import`` statement or
-attribute access (module ``__getattr__``) that first names it.
+Any import of ``cdktf_cdktf_provider_aws.<module>`` runs the package ``__init__``, which ends
+with one ``from . import <submodule>`` per resource and data source (~2,100): ~13 s of class
+creation per synth for the few dozen the app uses. In the jsii kernel (node) the provider's
+``lib/index.js`` likewise requires all of them (~2 s). ``install()`` makes both lazy:
+
+- Python: a meta-path finder for that one package whose loader runs the same ``__init__``
+  source minus those trailing lines. A submodule is imported by the first ``import`` or
+  attribute access (module ``__getattr__``) that names it.
+- Node: ``NODE_OPTIONS=--require _provider_lazy_require.js``, which turns each export of
+  ``lib/index.js`` into a getter (see that file). It only reaches a jsii kernel started later,
+  so ``install()`` must run before the first ``import cdktf``.
 
 What this relies on in cdktf-cdktf-provider-aws==19.65.1 (``VERIFIED_PROVIDER_VERSION``):
-- ``__init__.py`` ends with ``EAGER_IMPORTS_MARKER`` followed by nothing but
-  ``from . import <name>`` lines; otherwise the file runs unchanged, with a warning.
+- ``__init__.py`` ends with ``EAGER_IMPORTS_MARKER`` and then only ``from . import <name>``
+  lines, and ``lib/index.js`` requires only in ``exports.<name> = require("./<dir>");`` lines;
+  otherwise that file runs unchanged (the Python one with a warning).
 - No submodule imports another (each imports only ``.._jsii``, cdktf and constructs), so
   importing the module of a class registers every provider type that class can hand back.
-- The ``_jsii`` subpackage loads the jsii assembly; nothing here changes that.
 - ``publication.publish()`` swaps the package for a public copy in ``sys.modules``; the
   lazy ``__getattr__`` is set on that copy.
 - Submodule jsii names are the camelCase of the Python names (``s3_bucket`` ->
   ``s3Bucket``); registered with jsii's on-demand type resolution (``_submodule_fqn_map``,
-  jsii >= 1.142) so a provider object the JS side returns still finds its Python class.
+  jsii 1.142) so a provider object the JS side returns still finds its Python class.
 
-Any other installed version gets the stock import and one warning. Set
-``PIPELINE_STOCK_PROVIDER_IMPORT=1`` for the stock import (used to compare outputs).
+Any other installed version gets the stock import and one warning.
+``PIPELINE_STOCK_PROVIDER_IMPORT=1`` turns both halves off (used to compare outputs).
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.abc
-import importlib.machinery
-import importlib.metadata
-import importlib.util
 import os
 import re
 import sys
 import warnings
 from collections.abc import Sequence
 from functools import cache, partial
+from importlib import abc, import_module, machinery, metadata, util
+from pathlib import Path
 from types import CodeType, ModuleType
 from typing import Any
 
@@ -49,10 +51,12 @@ EAGER_IMPORTS_MARKER = (
     "# Loading modules to ensure their types are registered with the jsii runtime library\n"
 )
 _SUBMODULE_IMPORT = re.compile(r"from \. import \w+")
+# The node half, preloaded into every jsii kernel started after install().
+NODE_PRELOAD = Path(__file__).with_name("_provider_lazy_require.js")
 
 
 def install() -> bool:
-    """Route the next import of the provider package through the lazy loader.
+    """Make the provider import lazy from here on; call it before the first ``import cdktf``.
 
     Idempotent. Returns whether the fast path is active; False under the stock switch, for an
     unverified provider version, or when the package was already imported.
@@ -62,8 +66,8 @@ def install() -> bool:
     if os.environ.get(STOCK_IMPORT_ENV) == "1" or PROVIDER_PACKAGE in sys.modules:
         return False
     try:
-        installed = importlib.metadata.version(PROVIDER_DISTRIBUTION)
-    except importlib.metadata.PackageNotFoundError:
+        installed = metadata.version(PROVIDER_DISTRIBUTION)
+    except metadata.PackageNotFoundError:
         return False
     if installed != VERIFIED_PROVIDER_VERSION:
         _warn_once(
@@ -72,6 +76,10 @@ def install() -> bool:
         )
         return False
     sys.meta_path.insert(0, LazyProviderFinder())
+    preload = f'--require "{NODE_PRELOAD}"'
+    node_options = os.environ.get("NODE_OPTIONS", "")
+    if preload not in node_options:
+        os.environ["NODE_OPTIONS"] = f"{node_options} {preload}".strip()
     return True
 
 
@@ -83,25 +91,25 @@ def submodule_fqn_map(submodules: Sequence[str]) -> dict[str, str]:
     }
 
 
-class LazyProviderFinder(importlib.abc.MetaPathFinder):
+class LazyProviderFinder(abc.MetaPathFinder):
     """Finds the provider package as usual, then swaps in the lazy loader."""
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
-    ) -> importlib.machinery.ModuleSpec | None:
+    ) -> machinery.ModuleSpec | None:
         if fullname != PROVIDER_PACKAGE:
             return None
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if spec is not None and isinstance(spec.loader, importlib.machinery.SourceFileLoader):
+        spec = machinery.PathFinder.find_spec(fullname, path)
+        if spec is not None and isinstance(spec.loader, machinery.SourceFileLoader):
             spec.loader = LazyProviderLoader(fullname, str(spec.origin))
         return spec
 
 
-class LazyProviderLoader(importlib.machinery.SourceFileLoader):
+class LazyProviderLoader(machinery.SourceFileLoader):
     """Runs the package ``__init__`` without its trailing eager submodule imports."""
 
     def get_code(self, fullname: str) -> CodeType | None:
-        source = importlib.util.decode_source(self.get_data(self.path))
+        source = util.decode_source(self.get_data(self.path))
         head, marker, tail = source.partition(EAGER_IMPORTS_MARKER)
         lines = [line for line in tail.splitlines() if line.strip()]
         if not marker or not all(_SUBMODULE_IMPORT.fullmatch(line) for line in lines):
@@ -126,7 +134,7 @@ class LazyProviderLoader(importlib.machinery.SourceFileLoader):
 
 def _import_submodule(package: ModuleType, name: str) -> Any:
     if name in package.__all__:
-        return importlib.import_module(f"{package.__name__}.{name}")
+        return import_module(f"{package.__name__}.{name}")
     raise AttributeError(f"module {package.__name__!r} has no attribute {name!r}")
 
 

@@ -123,7 +123,7 @@ class PythonFunction(Construct):
             assume_role_policy=self._trust_policy().json,
         )
         self.policy_document = self._permissions(props)
-        IamRolePolicy(
+        self.role_policy = IamRolePolicy(
             self, "policy", role=self.role.id, policy=self.policy_document.json
         )
         # A FILE asset holding our own zip: see constructs_lib/code_archive.py for why.

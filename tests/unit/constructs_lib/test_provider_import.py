@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -26,12 +27,16 @@ PROJECT_ROOT = MODULE_PATH.parent.parent
 def provider_import(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     """A fresh copy of the module, with the provider package not yet imported."""
     spec = importlib.util.spec_from_file_location("provider_import_under_test", MODULE_PATH)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    # Without any finder a real install() (constructs_lib's import) may have added.
+    others = [f for f in sys.meta_path if type(f).__name__ != "LazyProviderFinder"]
+    monkeypatch.setattr(sys, "meta_path", others)
     monkeypatch.delitem(sys.modules, module.PROVIDER_PACKAGE, raising=False)
     monkeypatch.delenv(module.STOCK_IMPORT_ENV, raising=False)
+    monkeypatch.delenv("NODE_OPTIONS", raising=False)
     return module
 
 
@@ -47,11 +52,12 @@ def test_install_routes_the_provider_through_the_lazy_loader_once(
     # Given the verified provider version is installed
     # When install() runs twice
     first, second = provider_import.install(), provider_import.install()
-    # Then the fast path is on and exactly one finder serves the provider package
+    # Then the fast path is on: one finder serves the package, node preloads the hook once
     assert (first, second) == (True, True)
     finders = [f for f in sys.meta_path if isinstance(f, provider_import.LazyProviderFinder)]
     assert len(finders) == 1
     assert isinstance(provider_loader(), provider_import.LazyProviderLoader)
+    assert os.environ["NODE_OPTIONS"] == f'--require "{provider_import.NODE_PRELOAD}"'
 
 
 def test_stock_switch_keeps_the_stock_import(
@@ -63,9 +69,10 @@ def test_stock_switch_keeps_the_stock_import(
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         active = provider_import.install()
-    # Then it stays off, silently, and the package keeps its normal loader
+    # Then it stays off, silently: the package keeps its normal loader, node gets no hook
     assert active is False
     assert type(provider_loader()) is importlib.machinery.SourceFileLoader
+    assert "NODE_OPTIONS" not in os.environ
 
 
 def test_unverified_provider_version_falls_back_to_stock_and_warns_once(
@@ -80,6 +87,7 @@ def test_unverified_provider_version_falls_back_to_stock_and_warns_once(
     # Then both times the stock import stays in place, with exactly one warning naming both
     assert results == (False, False)
     assert type(provider_loader()) is importlib.machinery.SourceFileLoader
+    assert "NODE_OPTIONS" not in os.environ
     assert [str(w.message) for w in caught] == [
         "cdktf-cdktf-provider-aws 19.65.1 is not the verified 0.0.0; importing it the stock"
         " (slow) way. Re-verify constructs_lib/_provider_import.py."
@@ -150,6 +158,7 @@ SUBMODULES_ON_DEMAND = textwrap.dedent(
     print("after import:", loaded())
     package.sqs_queue.SqsQueue
     print("after attribute:", loaded())
+    # The hook jsii's resolve() calls when the JS side returns a type not yet registered.
     _reference_map._try_import_type_module("@cdktf/provider-aws.snsTopic.SnsTopic")
     print("after jsii lookup:", loaded())
     print("in dir:", "kms_key" in dir(package))
@@ -178,3 +187,80 @@ def test_submodules_load_only_when_first_used() -> None:
         "after jsii lookup: ['s3_bucket', 'sns_topic', 'sqs_queue']",
         "in dir: True",
     ]
+
+
+NODE_PRELOAD = MODULE_PATH.with_name("_provider_lazy_require.js")
+# Requires the package index given as argument; reports which submodules ran, and when.
+NODE_PROBE = """
+globalThis.loaded = [];
+const provider = require(process.argv[1]);
+const atRequire = [...loaded];
+const name = provider.beta.name;
+console.log(JSON.stringify({ atRequire, afterUse: loaded, keys: Object.keys(provider), name }));
+"""
+EAGER_INDEX = 'exports.alpha = require("./alpha");\nexports.beta = require("./beta");\n'
+
+
+def fake_node_provider(root: Path, *, index: str, name: str = "@cdktf/provider-aws") -> Path:
+    """A package shaped like the provider's: lib/index.js requiring lib/alpha and lib/beta."""
+    lib = root / "node_modules" / "@cdktf" / "provider-aws" / "lib"
+    for submodule in ("alpha", "beta"):
+        (lib / submodule).mkdir(parents=True)
+        (lib / submodule / "index.js").write_text(
+            f'globalThis.loaded.push("{submodule}");\nexports.name = "{submodule}";\n'
+        )
+    (lib.parent / "package.json").write_text(f'{{"name": "{name}"}}')
+    (lib / "index.js").write_text(index)
+    return lib / "index.js"
+
+
+def require_with_preload(index: Path, **environ: str) -> dict[str, object]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("NODE_OPTIONS", "PIPELINE_STOCK_PROVIDER_IMPORT")
+    }
+    result = subprocess.run(
+        ["node", "--require", str(NODE_PRELOAD), "-e", NODE_PROBE, str(index)],
+        env={**env, **environ},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report: dict[str, object] = json.loads(result.stdout)
+    return report
+
+
+def test_node_preload_requires_each_provider_export_on_first_use(tmp_path: Path) -> None:
+    # Given a provider-shaped package whose index eagerly requires two submodules
+    index = fake_node_provider(tmp_path, index=EAGER_INDEX)
+    # When node requires it with the preload and then uses one export
+    report = require_with_preload(index)
+    # Then nothing ran at require time, only the used submodule ran later, all names listed
+    assert report == {
+        "atRequire": [],
+        "afterUse": ["beta"],
+        "keys": ["alpha", "beta"],
+        "name": "beta",
+    }
+
+
+@pytest.mark.parametrize(
+    ("index", "package_name", "environ"),
+    [
+        (EAGER_INDEX, "@cdktf/provider-aws", {"PIPELINE_STOCK_PROVIDER_IMPORT": "1"}),
+        ('const fs = require("fs");\n' + EAGER_INDEX, "@cdktf/provider-aws", {}),
+        (EAGER_INDEX, "@cdktf/provider-google", {}),
+    ],
+    ids=["stock-switch", "other-require-in-index", "other-package"],
+)
+def test_node_preload_leaves_the_index_eager_otherwise(
+    tmp_path: Path, index: str, package_name: str, environ: dict[str, str]
+) -> None:
+    # Given the stock switch, an index with another kind of require, or another package
+    index_path = fake_node_provider(tmp_path, index=index, name=package_name)
+    # When node requires it with the preload
+    report = require_with_preload(index_path, **environ)
+    # Then the index runs unchanged: both submodules load at require time
+    assert report["atRequire"] == ["alpha", "beta"]

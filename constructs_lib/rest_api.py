@@ -1,0 +1,523 @@
+"""A regional REST API in front of one Lambda function: authenticated, validated, throttled,
+logged and traced.
+
+Every route is a Lambda proxy integration. Each path also gets an unauthenticated OPTIONS
+method proxied to the same function, whose resolver answers CORS preflights for the
+configured origins (browsers never send credentials on a preflight). The deployment is
+replaced, create-before-destroy, whenever a method or integration changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from cdktf import Fn, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
+from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
+from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
+from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
+from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
+from cdktf_cdktf_provider_aws.api_gateway_method_settings import (
+    ApiGatewayMethodSettings,
+    ApiGatewayMethodSettingsSettings,
+)
+from cdktf_cdktf_provider_aws.api_gateway_model import ApiGatewayModel
+from cdktf_cdktf_provider_aws.api_gateway_request_validator import ApiGatewayRequestValidator
+from cdktf_cdktf_provider_aws.api_gateway_resource import ApiGatewayResource
+from cdktf_cdktf_provider_aws.api_gateway_rest_api import (
+    ApiGatewayRestApi,
+    ApiGatewayRestApiEndpointConfiguration,
+)
+from cdktf_cdktf_provider_aws.api_gateway_stage import (
+    ApiGatewayStage,
+    ApiGatewayStageAccessLogSettings,
+)
+from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
+    ApiGatewayUsagePlan,
+    ApiGatewayUsagePlanApiStages,
+    ApiGatewayUsagePlanQuotaSettings,
+    ApiGatewayUsagePlanThrottleSettings,
+)
+from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocument,
+    DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementPrincipals,
+)
+from cdktf_cdktf_provider_aws.data_aws_region import DataAwsRegion
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
+from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
+from constructs import Construct
+
+from config.api import (
+    API_AUTH_MODES,
+    RECORDS_ROUTES,
+    RECORDS_WRITE_SCHEMA,
+    ApiAuth,
+    ApiRoute,
+    QuotaSettings,
+    ThrottleSettings,
+    arn_path,
+    check_routes,
+    path_parameters,
+    path_slug,
+)
+from config.environments import LOG_RETENTION_DAYS_ALLOWED
+from constructs_lib.checkov_suppression import skip_check
+
+# One JSON object per request, so log queries can filter on any field.
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "caller": "$context.identity.caller",
+        "user": "$context.identity.user",
+        "requestTime": "$context.requestTime",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "status": "$context.status",
+        "protocol": "$context.protocol",
+        "responseLength": "$context.responseLength",
+        "apiKeyId": "$context.identity.apiKeyId",
+        "integrationLatency": "$context.integrationLatency",
+        "xrayTraceId": "$context.xrayTraceId",
+        "errorMessage": "$context.error.message",
+    },
+    separators=(",", ":"),
+)
+# ERROR execution logs show failures without logging every request; INFO is for debugging.
+DEFAULT_LOGGING_LEVEL: Literal["ERROR", "INFO"] = "ERROR"
+# The most API Gateway waits for a Lambda integration (milliseconds).
+INTEGRATION_TIMEOUT_MS = 29_000
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
+PREFLIGHT_METHOD = "OPTIONS"
+# What API Gateway's CloudWatch role may do: create and write any REST API's log groups in
+# this account and region (the setting is account-wide, so it serves every REST API here).
+ACCOUNT_LOGGING_ACTIONS = (
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:DescribeLogGroups",
+    "logs:DescribeLogStreams",
+    "logs:PutLogEvents",
+    "logs:GetLogEvents",
+    "logs:FilterLogEvents",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestApiProps:
+    # Physical name of the API; log groups and the usage plan derive from it.
+    name: str
+    stage_name: str
+    function_name: str
+    function_invoke_arn: str
+    # Callers authenticate with an API key (usage plan with quota) or SigV4 (IAM).
+    auth: ApiAuth
+    throttle: ThrottleSettings
+    # Per API key; required when auth is "api_key", unused otherwise.
+    quota: QuotaSettings | None = None
+    # GET routes skip authentication. Only ever set from an explicit environment choice.
+    open_read_access: bool = False
+    log_retention_days: int
+    # Encrypts the access and execution log groups.
+    kms_key_arn: str
+    # API Gateway writes logs only once the account's CloudWatch role is set. That setting
+    # is account- and region-wide: True makes this API create and own it; False asserts it
+    # is already set elsewhere (another stack, the landing zone).
+    manage_account_cloudwatch_role: bool
+    routes: Sequence[ApiRoute] = RECORDS_ROUTES
+    # JSON Schema (draft 4) that API Gateway checks on POST, PUT and PATCH bodies.
+    write_body_schema: Mapping[str, Any] = field(default_factory=lambda: RECORDS_WRITE_SCHEMA)
+    logging_level: Literal["ERROR", "INFO"] = DEFAULT_LOGGING_LEVEL
+    xray_tracing: bool = True
+    # A WAFv2 web ACL for the stage; otherwise say why there is none.
+    web_acl_arn: str | None = None
+    no_web_acl_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.name) <= 1024:
+            raise ValueError(f"name must be 1-1024 characters, got {self.name!r}")
+        if not self.stage_name or not all(c.isalnum() or c in "-_" for c in self.stage_name):
+            raise ValueError(f"stage_name must be letters, digits, - or _, got {self.stage_name!r}")
+        check_routes("routes", self.routes)
+        if self.auth not in API_AUTH_MODES:
+            raise ValueError(f"auth must be 'api_key' or 'iam', got {self.auth!r}")
+        self.throttle.validate("throttle")
+        if self.auth == "api_key":
+            if self.quota is None:
+                raise ValueError("quota is required when auth is 'api_key'")
+            self.quota.validate("quota")
+        elif self.quota is not None:
+            raise ValueError("quota applies only when auth is 'api_key'; leave it unset")
+        if self.log_retention_days not in LOG_RETENTION_DAYS_ALLOWED:
+            raise ValueError(
+                f"log_retention_days {self.log_retention_days!r} is not a CloudWatch Logs "
+                "retention value"
+            )
+        if self.logging_level not in ("ERROR", "INFO"):
+            raise ValueError(f"logging_level must be 'ERROR' or 'INFO', got {self.logging_level!r}")
+        if (self.web_acl_arn is None) == (self.no_web_acl_reason is None):
+            raise ValueError("set exactly one of web_acl_arn and no_web_acl_reason")
+
+
+@dataclass(frozen=True)
+class _MethodSpec:
+    """What one method is, known at synth time; part of the redeployment hash."""
+
+    method: str
+    path: str
+    authorization: str
+    api_key_required: bool
+    validator: Literal["parameters", "body"]
+    public_reason: str | None = None
+
+
+class RestApi(Construct):
+    """REST API, its stage, logging, throttling, auth and the Lambda permissions it needs."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: RestApiProps) -> None:
+        super().__init__(scope, construct_id)
+        self.props = props
+        self.api = ApiGatewayRestApi(
+            self,
+            "api",
+            name=props.name,
+            description=f"{props.name} records API",
+            endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
+            # Keeps the API serving while a replacement is created.
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+        )
+        self.validators = {
+            "parameters": ApiGatewayRequestValidator(
+                self,
+                "validate-parameters",
+                rest_api_id=self.api.id,
+                name="parameters",
+                validate_request_parameters=True,
+                validate_request_body=False,
+            ),
+            "body": ApiGatewayRequestValidator(
+                self,
+                "validate-body",
+                rest_api_id=self.api.id,
+                name="body-and-parameters",
+                validate_request_parameters=True,
+                validate_request_body=True,
+            ),
+        }
+        self.write_model = ApiGatewayModel(
+            self,
+            "write-model",
+            rest_api_id=self.api.id,
+            name="RecordInput",
+            content_type="application/json",
+            schema=json.dumps(dict(props.write_body_schema), sort_keys=True),
+        )
+        self.resources = self._resources(props.routes)
+        self.methods: dict[str, ApiGatewayMethod] = {}
+        self.integrations: dict[str, ApiGatewayIntegration] = {}
+        self.permissions: dict[str, LambdaPermission] = {}
+        specs = self._method_specs(props)
+        for spec in specs:
+            self._method(spec)
+        self.deployment = ApiGatewayDeployment(
+            self,
+            "deployment",
+            rest_api_id=self.api.id,
+            description=f"{props.name} routes",
+            triggers={"redeployment": Fn.sha1(Fn.jsonencode(self._redeployment_inputs(specs)))},
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+        )
+        self.cloudwatch_role: IamRole | None = None
+        self.account = (
+            self._account_logging_role() if props.manage_account_cloudwatch_role else None
+        )
+        self.access_log_group = CloudwatchLogGroup(
+            self,
+            "access-logs",
+            name=f"/aws/apigateway/{props.name}/{props.stage_name}/access",
+            retention_in_days=props.log_retention_days,
+            kms_key_id=props.kms_key_arn,
+        )
+        # API Gateway creates this name itself on first use, with no retention; own it first.
+        self.execution_log_group = CloudwatchLogGroup(
+            self,
+            "execution-logs",
+            name=f"API-Gateway-Execution-Logs_{self.api.id}/{props.stage_name}",
+            retention_in_days=props.log_retention_days,
+            kms_key_id=props.kms_key_arn,
+        )
+        self._suppress_short_retention(props)
+        self.stage = ApiGatewayStage(
+            self,
+            "stage",
+            rest_api_id=self.api.id,
+            stage_name=props.stage_name,
+            deployment_id=self.deployment.id,
+            xray_tracing_enabled=props.xray_tracing,
+            access_log_settings=ApiGatewayStageAccessLogSettings(
+                destination_arn=self.access_log_group.arn, format=ACCESS_LOG_FORMAT
+            ),
+            depends_on=[self.account] if self.account is not None else None,
+        )
+        self.method_settings = ApiGatewayMethodSettings(
+            self,
+            "method-settings",
+            rest_api_id=self.api.id,
+            stage_name=self.stage.stage_name,
+            method_path="*/*",
+            settings=ApiGatewayMethodSettingsSettings(
+                metrics_enabled=True,
+                logging_level=props.logging_level,
+                # Full request and response bodies in logs would copy record data out.
+                data_trace_enabled=False,
+                throttling_rate_limit=props.throttle.rate_limit,
+                throttling_burst_limit=props.throttle.burst_limit,
+                cache_data_encrypted=True,
+            ),
+            depends_on=[self.execution_log_group],
+        )
+        self._suppress_stage_checks(props)
+        self.api_key: ApiGatewayApiKey | None = None
+        self.usage_plan: ApiGatewayUsagePlan | None = None
+        if props.auth == "api_key" and props.quota is not None:
+            self._usage_plan(props, props.quota)
+
+    @property
+    def url(self) -> str:
+        return self.stage.invoke_url
+
+    def _resources(self, routes: Sequence[ApiRoute]) -> dict[str, ApiGatewayResource]:
+        resources: dict[str, ApiGatewayResource] = {}
+        for route in routes:
+            parent_path = ""
+            for segment in route.path.split("/")[1:]:
+                path = f"{parent_path}/{segment}"
+                if path not in resources:
+                    resources[path] = ApiGatewayResource(
+                        self,
+                        f"resource-{path_slug(path)}",
+                        rest_api_id=self.api.id,
+                        parent_id=resources[parent_path].id
+                        if parent_path
+                        else self.api.root_resource_id,
+                        path_part=segment,
+                    )
+                parent_path = path
+        return resources
+
+    @staticmethod
+    def _method_specs(props: RestApiProps) -> list[_MethodSpec]:
+        specs = []
+        for route in props.routes:
+            validator: Literal["parameters", "body"] = (
+                "body" if route.method in WRITE_METHODS else "parameters"
+            )
+            if props.open_read_access and route.is_read:
+                specs.append(
+                    _MethodSpec(
+                        method=route.method,
+                        path=route.path,
+                        authorization="NONE",
+                        api_key_required=False,
+                        validator=validator,
+                        public_reason=(
+                            "open_read_access is set for this environment: read-only GET "
+                            "routes are public by explicit choice, still throttled per stage."
+                        ),
+                    )
+                )
+            else:
+                specs.append(
+                    _MethodSpec(
+                        method=route.method,
+                        path=route.path,
+                        authorization="AWS_IAM" if props.auth == "iam" else "NONE",
+                        api_key_required=props.auth == "api_key",
+                        validator=validator,
+                    )
+                )
+        for path in dict.fromkeys(route.path for route in props.routes):
+            specs.append(
+                _MethodSpec(
+                    method=PREFLIGHT_METHOD,
+                    path=path,
+                    authorization="NONE",
+                    api_key_required=False,
+                    validator="parameters",
+                )
+            )
+        return specs
+
+    def _method(self, spec: _MethodSpec) -> None:
+        props = self.props
+        key = f"{spec.method} {spec.path}"
+        name = f"{spec.method.lower()}-{path_slug(spec.path)}"
+        resource = self.resources[spec.path]
+        method = ApiGatewayMethod(
+            self,
+            f"method-{name}",
+            rest_api_id=self.api.id,
+            resource_id=resource.id,
+            http_method=spec.method,
+            authorization=spec.authorization,
+            api_key_required=spec.api_key_required,
+            request_validator_id=self.validators[spec.validator].id,
+            request_parameters={
+                f"method.request.path.{parameter}": True for parameter in path_parameters(spec.path)
+            }
+            or None,
+            request_models={"application/json": self.write_model.name}
+            if spec.validator == "body"
+            else None,
+        )
+        if spec.public_reason is not None:
+            skip_check(method, "CKV_AWS_59", spec.public_reason)
+        self.methods[key] = method
+        self.integrations[key] = ApiGatewayIntegration(
+            self,
+            f"integration-{name}",
+            rest_api_id=self.api.id,
+            resource_id=resource.id,
+            http_method=method.http_method,
+            type="AWS_PROXY",
+            # Lambda is always invoked with POST, whatever the client's method.
+            integration_http_method="POST",
+            uri=props.function_invoke_arn,
+            timeout_milliseconds=INTEGRATION_TIMEOUT_MS,
+        )
+        self.permissions[key] = LambdaPermission(
+            self,
+            f"permission-{name}",
+            statement_id=f"{props.name}-{props.stage_name}-{name}"[:100],
+            action="lambda:InvokeFunction",
+            function_name=props.function_name,
+            principal="apigateway.amazonaws.com",
+            source_arn=(
+                f"{self.api.execution_arn}/{props.stage_name}/{spec.method}{arn_path(spec.path)}"
+            ),
+        )
+
+    def _redeployment_inputs(self, specs: Sequence[_MethodSpec]) -> list[str]:
+        """Ids change when a resource is replaced; the specs and URIs change in place."""
+        # Hashed here: cdktf does not escape quotes in string literals inside Fn calls.
+        synth_time = json.dumps(
+            [[asdict(spec) for spec in specs], dict(self.props.write_body_schema)], sort_keys=True
+        )
+        inputs = [hashlib.sha256(synth_time.encode()).hexdigest()]
+        inputs += [resource.id for resource in self.resources.values()]
+        inputs += [validator.id for validator in self.validators.values()]
+        inputs.append(self.write_model.id)
+        for key, method in self.methods.items():
+            integration = self.integrations[key]
+            inputs += [method.id, integration.id, integration.uri]
+        return inputs
+
+    def _account_logging_role(self) -> ApiGatewayAccount:
+        identity = DataAwsCallerIdentity(self, "caller")
+        region = DataAwsRegion(self, "region")
+        trust = DataAwsIamPolicyDocument(
+            self,
+            "cloudwatch-trust",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    actions=["sts:AssumeRole"],
+                    principals=[
+                        DataAwsIamPolicyDocumentStatementPrincipals(
+                            type="Service", identifiers=["apigateway.amazonaws.com"]
+                        )
+                    ],
+                )
+            ],
+        )
+        permissions = DataAwsIamPolicyDocument(
+            self,
+            "cloudwatch-permissions",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    sid="WriteApiGatewayLogs",
+                    actions=list(ACCOUNT_LOGGING_ACTIONS),
+                    resources=[f"arn:aws:logs:{region.name}:{identity.account_id}:log-group:*"],
+                )
+            ],
+        )
+        self.cloudwatch_role = IamRole(
+            self,
+            "cloudwatch-role",
+            name=f"{self.props.name}-apigw-logs",
+            description="API Gateway's account-wide role for writing REST API logs",
+            assume_role_policy=trust.json,
+        )
+        IamRolePolicy(
+            self, "cloudwatch-policy", role=self.cloudwatch_role.id, policy=permissions.json
+        )
+        return ApiGatewayAccount(self, "account", cloudwatch_role_arn=self.cloudwatch_role.arn)
+
+    def _usage_plan(self, props: RestApiProps, quota: QuotaSettings) -> None:
+        # The key's value is generated by API Gateway and stays in state, never in outputs.
+        self.api_key = ApiGatewayApiKey(
+            self,
+            "api-key",
+            name=f"{props.name}-default",
+            description=f"Default client key for {props.name}",
+            enabled=True,
+        )
+        self.usage_plan = ApiGatewayUsagePlan(
+            self,
+            "usage-plan",
+            name=f"{props.name}-default",
+            description=f"Throttle and quota for each {props.name} API key",
+            api_stages=[
+                ApiGatewayUsagePlanApiStages(api_id=self.api.id, stage=self.stage.stage_name)
+            ],
+            throttle_settings=ApiGatewayUsagePlanThrottleSettings(
+                rate_limit=props.throttle.rate_limit, burst_limit=props.throttle.burst_limit
+            ),
+            quota_settings=ApiGatewayUsagePlanQuotaSettings(limit=quota.limit, period=quota.period),
+        )
+        ApiGatewayUsagePlanKey(
+            self,
+            "usage-plan-key",
+            key_id=self.api_key.id,
+            key_type="API_KEY",
+            usage_plan_id=self.usage_plan.id,
+        )
+
+    def _suppress_short_retention(self, props: RestApiProps) -> None:
+        if props.log_retention_days < 365:
+            for group in (self.access_log_group, self.execution_log_group):
+                skip_check(
+                    group,
+                    "CKV_AWS_338",
+                    "Retention is chosen per environment (log_retention_days); short-lived "
+                    "environments keep logs for less than a year on purpose.",
+                )
+
+    def _suppress_stage_checks(self, props: RestApiProps) -> None:
+        skip_check(
+            self.stage,
+            "CKV2_AWS_51",
+            "A client certificate authenticates API Gateway to an HTTP backend; the only "
+            "backend here is a Lambda proxy integration, invoked through IAM.",
+        )
+        cache_reason = (
+            "Responses are not cached: a record written by POST must be readable at once, and "
+            "a per-stage cache would serve stale lists and bill per hour."
+        )
+        skip_check(self.stage, "CKV_AWS_120", cache_reason)
+        skip_check(self.method_settings, "CKV_AWS_225", cache_reason)
+        if props.web_acl_arn is not None:
+            self.web_acl_association: Wafv2WebAclAssociation | None = Wafv2WebAclAssociation(
+                self, "web-acl", resource_arn=self.stage.arn, web_acl_arn=props.web_acl_arn
+            )
+        else:
+            self.web_acl_association = None
+            skip_check(self.stage, "CKV2_AWS_29", props.no_web_acl_reason or "")

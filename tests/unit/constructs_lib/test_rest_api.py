@@ -1,0 +1,412 @@
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from config.api import ApiRoute, QuotaSettings, ThrottleSettings
+from constructs_lib.rest_api import ACCESS_LOG_FORMAT, RestApi, RestApiProps
+from tests.unit.constructs_lib.conftest import SynthFn, only, skipped_checks
+
+KEY_ARN = "arn:aws:kms:us-west-2:123456789012:key/abc"
+INVOKE_ARN = (
+    "arn:aws:apigateway:us-west-2:lambda:path/2015-03-31/functions/"
+    "arn:aws:lambda:us-west-2:123456789012:function:evpipe-dev-api/invocations"
+)
+THROTTLE = ThrottleSettings(rate_limit=25, burst_limit=50)
+QUOTA = QuotaSettings(limit=5000, period="WEEK")
+
+
+def props(**overrides: Any) -> RestApiProps:
+    settings: dict[str, Any] = {
+        "name": "evpipe-dev-rest-api",
+        "stage_name": "dev",
+        "function_name": "evpipe-dev-api",
+        "function_invoke_arn": INVOKE_ARN,
+        "auth": "api_key",
+        "throttle": THROTTLE,
+        "quota": QUOTA,
+        "log_retention_days": 14,
+        "kms_key_arn": KEY_ARN,
+        "manage_account_cloudwatch_role": True,
+        "no_web_acl_reason": "test",
+    }
+    settings.update(overrides)
+    return RestApiProps(**settings)
+
+
+def build(api_props: RestApiProps) -> Any:
+    return lambda stack: RestApi(stack, "rest-api", props=api_props)
+
+
+def of_type(out: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    resources: dict[str, dict[str, Any]] = out["resource"].get(resource_type, {})
+    return resources
+
+
+def named(out: dict[str, Any], resource_type: str, part: str) -> dict[str, Any]:
+    matches = [body for name, body in of_type(out, resource_type).items() if part in name]
+    assert len(matches) == 1, f"{resource_type} named like {part}: {len(matches)}"
+    return matches[0]
+
+
+def ref(out: dict[str, Any], resource_type: str, part: str, attribute: str = "id") -> str:
+    names = [name for name in of_type(out, resource_type) if part in name]
+    assert len(names) == 1, f"{resource_type} named like {part}: {names}"
+    return f"${{{resource_type}.{names[0]}.{attribute}}}"
+
+
+def policy_document(out: dict[str, Any], part: str) -> dict[str, Any]:
+    documents = out["data"]["aws_iam_policy_document"]
+    matches = [body for name, body in documents.items() if part in name]
+    assert len(matches) == 1, f"policy document named like {part}: {len(matches)}"
+    body: dict[str, Any] = matches[0]
+    return body
+
+
+def methods(out: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(method, resource reference) -> method body."""
+    return {
+        (body["http_method"], body["resource_id"]): body
+        for body in of_type(out, "aws_api_gateway_method").values()
+    }
+
+
+def test_routes_are_regional_lambda_proxy_integrations(synth: SynthFn) -> None:
+    # Given the records API
+    out = synth(build(props()))
+    # Then it is a regional API, kept serving while replaced
+    api = only(out, "aws_api_gateway_rest_api")
+    assert api["endpoint_configuration"] == {"types": ["REGIONAL"]}
+    assert api["lifecycle"] == {"create_before_destroy": True}
+    # And /records and /records/{id} hang off the root
+    records = named(out, "aws_api_gateway_resource", "resource-records_")
+    item = named(out, "aws_api_gateway_resource", "resource-records-by-id")
+    assert records["parent_id"] == ref(
+        out, "aws_api_gateway_rest_api", "rest-api", "root_resource_id"
+    )
+    assert (records["path_part"], item["path_part"]) == ("records", "{id}")
+    assert item["parent_id"] == ref(out, "aws_api_gateway_resource", "resource-records_")
+    # And GET+POST /records, GET /records/{id} and OPTIONS on both exist
+    records_id = ref(out, "aws_api_gateway_resource", "resource-records_")
+    item_id = ref(out, "aws_api_gateway_resource", "resource-records-by-id")
+    assert set(methods(out)) == {
+        ("GET", records_id),
+        ("POST", records_id),
+        ("OPTIONS", records_id),
+        ("GET", item_id),
+        ("OPTIONS", item_id),
+    }
+    # And every method is a Lambda proxy integration of the API function, invoked with POST
+    integrations = of_type(out, "aws_api_gateway_integration").values()
+    assert len(integrations) == 5
+    for integration in integrations:
+        assert integration["type"] == "AWS_PROXY"
+        assert integration["integration_http_method"] == "POST"
+        assert integration["uri"] == INVOKE_ARN
+        assert integration["timeout_milliseconds"] == 29_000
+
+
+def test_api_key_mode_requires_a_key_and_meters_it_through_a_usage_plan(synth: SynthFn) -> None:
+    # Given API key auth
+    out = synth(build(props(auth="api_key")))
+    # Then every route but the preflight needs a key
+    for (method, _), body in methods(out).items():
+        assert body["authorization"] == "NONE"
+        assert body["api_key_required"] is (method != "OPTIONS")
+    # And a key is bound to a usage plan on this stage with the throttle and quota
+    plan = only(out, "aws_api_gateway_usage_plan")
+    assert plan["api_stages"] == [
+        {
+            "api_id": ref(out, "aws_api_gateway_rest_api", "rest-api"),
+            "stage": ref(out, "aws_api_gateway_stage", "stage", "stage_name"),
+        }
+    ]
+    assert plan["throttle_settings"] == {"rate_limit": 25, "burst_limit": 50}
+    assert plan["quota_settings"] == {"limit": 5000, "period": "WEEK"}
+    key = only(out, "aws_api_gateway_api_key")
+    assert key["enabled"] is True
+    assert "value" not in key
+    binding = only(out, "aws_api_gateway_usage_plan_key")
+    assert binding["key_id"] == ref(out, "aws_api_gateway_api_key", "api-key")
+    assert binding["usage_plan_id"] == ref(out, "aws_api_gateway_usage_plan", "usage-plan")
+    assert binding["key_type"] == "API_KEY"
+
+
+def test_iam_mode_signs_every_route_and_creates_no_keys(synth: SynthFn) -> None:
+    # Given IAM auth
+    out = synth(build(props(auth="iam", quota=None)))
+    # Then every route but the preflight needs SigV4, and none needs a key
+    for (method, _), body in methods(out).items():
+        assert body["authorization"] == ("NONE" if method == "OPTIONS" else "AWS_IAM")
+        assert body["api_key_required"] is False
+    # And there is no key or usage plan
+    assert not of_type(out, "aws_api_gateway_api_key")
+    assert not of_type(out, "aws_api_gateway_usage_plan")
+
+
+def test_open_read_access_opens_only_get_routes_and_records_why(
+    synth_with_comments: SynthFn,
+) -> None:
+    # Given an environment that explicitly opens reads
+    out = synth_with_comments(build(props(open_read_access=True)))
+    # Then GET routes need nothing, and say why checkov's open-access finding is accepted
+    for (method, _), body in methods(out).items():
+        if method == "GET":
+            assert (body["authorization"], body["api_key_required"]) == ("NONE", False)
+            assert "open_read_access" in skipped_checks(body)["CKV_AWS_59"]
+        elif method == "POST":
+            assert body["api_key_required"] is True
+            assert "CKV_AWS_59" not in skipped_checks(body)
+
+
+def test_requests_are_validated_before_the_function_runs(synth: SynthFn) -> None:
+    # Given the records API
+    out = synth(build(props()))
+    # Then reads validate parameters, writes validate body and parameters against the model
+    parameters = named(out, "aws_api_gateway_request_validator", "validate-parameters")
+    body_validator = named(out, "aws_api_gateway_request_validator", "validate-body")
+    assert (parameters["validate_request_parameters"], parameters["validate_request_body"]) == (
+        True,
+        False,
+    )
+    assert (
+        body_validator["validate_request_parameters"],
+        body_validator["validate_request_body"],
+    ) == (
+        True,
+        True,
+    )
+    records_id = ref(out, "aws_api_gateway_resource", "resource-records_")
+    item_id = ref(out, "aws_api_gateway_resource", "resource-records-by-id")
+    by_key = methods(out)
+    post = by_key[("POST", records_id)]
+    assert post["request_validator_id"] == ref(
+        out, "aws_api_gateway_request_validator", "validate-body"
+    )
+    assert post["request_models"] == {
+        "application/json": ref(out, "aws_api_gateway_model", "write-model", "name")
+    }
+    get_item = by_key[("GET", item_id)]
+    assert get_item["request_validator_id"] == ref(
+        out, "aws_api_gateway_request_validator", "validate-parameters"
+    )
+    assert get_item["request_parameters"] == {"method.request.path.id": True}
+    # And the model requires the fields a record cannot exist without
+    schema = json.loads(only(out, "aws_api_gateway_model")["schema"])
+    assert schema["type"] == "object"
+    assert schema["required"] == ["bucket", "key", "size"]
+
+
+def test_stage_writes_json_access_logs_traces_and_throttles(synth: SynthFn) -> None:
+    # Given the records API
+    out = synth(build(props()))
+    stage = only(out, "aws_api_gateway_stage")
+    # Then the stage is per environment, traced, and logs JSON to its own encrypted log group
+    assert stage["stage_name"] == "dev"
+    assert stage["xray_tracing_enabled"] is True
+    assert stage["deployment_id"] == ref(out, "aws_api_gateway_deployment", "deployment")
+    access = named(out, "aws_cloudwatch_log_group", "access-logs")
+    assert stage["access_log_settings"]["destination_arn"] == ref(
+        out, "aws_cloudwatch_log_group", "access-logs", "arn"
+    )
+    assert access["name"] == "/aws/apigateway/evpipe-dev-rest-api/dev/access"
+    assert (access["retention_in_days"], access["kms_key_id"]) == (14, KEY_ARN)
+    fields = json.loads(stage["access_log_settings"]["format"])
+    for field in ("requestId", "ip", "caller", "user", "requestTime", "httpMethod",
+                  "resourcePath", "status", "protocol", "responseLength"):  # fmt: skip
+        assert fields[field].startswith("$context.")
+    assert stage["access_log_settings"]["format"] == ACCESS_LOG_FORMAT
+    # And the execution log group API Gateway would create unbounded is owned with retention
+    execution = named(out, "aws_cloudwatch_log_group", "execution-logs")
+    api_id = ref(out, "aws_api_gateway_rest_api", "rest-api")
+    assert execution["name"] == f"API-Gateway-Execution-Logs_{api_id}/dev"
+    assert (execution["retention_in_days"], execution["kms_key_id"]) == (14, KEY_ARN)
+    # And every method has metrics, error logging and the stage throttle, without data traces
+    settings = only(out, "aws_api_gateway_method_settings")
+    assert settings["method_path"] == "*/*"
+    assert settings["stage_name"] == ref(out, "aws_api_gateway_stage", "stage", "stage_name")
+    assert settings["settings"] == {
+        "metrics_enabled": True,
+        "logging_level": "ERROR",
+        "data_trace_enabled": False,
+        "throttling_rate_limit": 25,
+        "throttling_burst_limit": 50,
+        "cache_data_encrypted": True,
+    }
+
+
+def test_deployment_is_replaced_before_destroy_when_routes_change(synth: SynthFn) -> None:
+    # Given the records API
+    out = synth(build(props()))
+    deployment = only(out, "aws_api_gateway_deployment")
+    trigger = deployment["triggers"]["redeployment"]
+    # Then it is created before the old one is destroyed
+    assert deployment["lifecycle"] == {"create_before_destroy": True}
+    # And the trigger hashes every method, integration (with its URI) and resource
+    assert trigger.startswith("${sha1(jsonencode([")
+    assert trigger.endswith("]))}")
+    for resource_type in ("aws_api_gateway_method", "aws_api_gateway_integration",
+                          "aws_api_gateway_resource"):  # fmt: skip
+        for name in of_type(out, resource_type):
+            assert f"{resource_type}.{name}.id" in trigger
+    for name in of_type(out, "aws_api_gateway_integration"):
+        assert f"aws_api_gateway_integration.{name}.uri" in trigger
+
+
+def test_in_place_method_changes_change_the_redeployment_trigger(synth: SynthFn) -> None:
+    # Given the same API with API key auth and with IAM auth (methods update in place)
+    with_keys = only(synth(build(props())), "aws_api_gateway_deployment")
+    with_iam = only(synth(build(props(auth="iam", quota=None))), "aws_api_gateway_deployment")
+    same = only(synth(build(props())), "aws_api_gateway_deployment")
+    # Then the trigger differs, so the stage gets a new deployment; identical input is stable
+    assert with_keys["triggers"] != with_iam["triggers"]
+    assert with_keys["triggers"] == same["triggers"]
+
+
+def test_lambda_permissions_name_this_api_stage_method_and_path(synth: SynthFn) -> None:
+    # Given the records API
+    out = synth(build(props()))
+    execution_arn = ref(out, "aws_api_gateway_rest_api", "rest-api", "execution_arn")
+    # Then each route (and preflight) may invoke the function only from its own ARN
+    permissions = of_type(out, "aws_lambda_permission").values()
+    assert sorted(p["source_arn"] for p in permissions) == sorted(
+        f"{execution_arn}/dev/{route}"
+        for route in (
+            "GET/records",
+            "POST/records",
+            "OPTIONS/records",
+            "GET/records/*",
+            "OPTIONS/records/*",
+        )
+    )
+    for permission in permissions:
+        assert permission["principal"] == "apigateway.amazonaws.com"
+        assert permission["function_name"] == "evpipe-dev-api"
+        assert "*/*" not in permission["source_arn"]
+    assert len({p["statement_id"] for p in permissions}) == 5
+
+
+def test_account_logging_role_is_created_only_when_asked(synth: SynthFn) -> None:
+    # Given an API that owns the account's CloudWatch role
+    owned = synth(build(props(manage_account_cloudwatch_role=True)))
+    account = only(owned, "aws_api_gateway_account")
+    role = only(owned, "aws_iam_role")
+    # Then API Gateway assumes a role that may write only this region's and account's logs
+    assert account["cloudwatch_role_arn"] == ref(owned, "aws_iam_role", "cloudwatch-role", "arn")
+    trust = policy_document(owned, "cloudwatch-trust")
+    assert trust["statement"][0]["principals"] == [
+        {"type": "Service", "identifiers": ["apigateway.amazonaws.com"]}
+    ]
+    assert role["name"] == "evpipe-dev-rest-api-apigw-logs"
+    permissions = policy_document(owned, "cloudwatch-permissions")
+    resources = permissions["statement"][0]["resources"]
+    assert len(resources) == 1
+    assert re.fullmatch(r"arn:aws:logs:\$\{.+\}:\$\{.+\}:log-group:\*", resources[0])
+    # And the stage waits for that setting
+    assert only(owned, "aws_api_gateway_stage")["depends_on"] == [
+        f"aws_api_gateway_account.{next(iter(of_type(owned, 'aws_api_gateway_account')))}"
+    ]
+    # Given an account whose role is managed elsewhere, Then nothing account-wide is created
+    shared = synth(build(props(manage_account_cloudwatch_role=False)))
+    assert not of_type(shared, "aws_api_gateway_account")
+    assert not of_type(shared, "aws_iam_role")
+    assert "depends_on" not in only(shared, "aws_api_gateway_stage")
+
+
+def test_web_acl_is_attached_when_given(synth: SynthFn) -> None:
+    # Given a shared web ACL
+    acl = "arn:aws:wafv2:us-west-2:123456789012:regional/webacl/shared/abc"
+    out = synth(build(props(web_acl_arn=acl, no_web_acl_reason=None)))
+    # Then the stage is associated with it
+    association = only(out, "aws_wafv2_web_acl_association")
+    assert association == {
+        "resource_arn": ref(out, "aws_api_gateway_stage", "stage", "arn"),
+        "web_acl_arn": acl,
+    }
+
+
+def test_inapplicable_checks_are_suppressed_with_reasons(synth_with_comments: SynthFn) -> None:
+    # Given an API without a web ACL and with two weeks of logs
+    out = synth_with_comments(build(props(no_web_acl_reason="No shared ACL in this account.")))
+    # Then the stage and method settings carry each suppression with its reason
+    stage_skips = skipped_checks(only(out, "aws_api_gateway_stage"))
+    assert stage_skips["CKV2_AWS_29"] == "No shared ACL in this account."
+    assert "Lambda proxy integration" in stage_skips["CKV2_AWS_51"]
+    assert "stale" in stage_skips["CKV_AWS_120"]
+    assert "stale" in skipped_checks(only(out, "aws_api_gateway_method_settings"))["CKV_AWS_225"]
+    for group in of_type(out, "aws_cloudwatch_log_group").values():
+        assert "log_retention_days" in skipped_checks(group)["CKV_AWS_338"]
+    # And methods that need auth carry no open-access suppression
+    assert not any("CKV_AWS_59" in skipped_checks(m) for m in methods(out).values())
+
+
+def test_a_year_of_logs_needs_no_retention_suppression(synth_with_comments: SynthFn) -> None:
+    out = synth_with_comments(build(props(log_retention_days=365)))
+    for group in of_type(out, "aws_cloudwatch_log_group").values():
+        assert "CKV_AWS_338" not in skipped_checks(group)
+
+
+def test_custom_routes_build_one_resource_per_path_segment(synth: SynthFn) -> None:
+    # Given a nested route
+    routes = (ApiRoute(method="DELETE", path="/tenants/{tenant}/records"),)
+    out = synth(build(props(routes=routes)))
+    # Then each segment is a resource and the permission names the method and wildcard path
+    assert sorted(r["path_part"] for r in of_type(out, "aws_api_gateway_resource").values()) == [
+        "records",
+        "tenants",
+        "{tenant}",
+    ]
+    arns = [p["source_arn"] for p in of_type(out, "aws_lambda_permission").values()]
+    assert any(arn.endswith("/dev/DELETE/tenants/*/records") for arn in arns)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"name": ""}, "name must be 1-1024 characters, got ''"),
+        (
+            {"stage_name": "dev stage"},
+            "stage_name must be letters, digits, - or _, got 'dev stage'",
+        ),
+        ({"routes": ()}, "routes must name at least one route"),
+        ({"auth": "cognito"}, "auth must be 'api_key' or 'iam', got 'cognito'"),
+        (
+            {"throttle": ThrottleSettings(rate_limit=0, burst_limit=10)},
+            "throttle.rate_limit must be a number of requests per second greater than 0, got 0",
+        ),
+        (
+            {"throttle": ThrottleSettings(rate_limit=10, burst_limit=-3)},
+            "throttle.burst_limit must be a whole number greater than 0, got -3",
+        ),
+        ({"quota": None}, "quota is required when auth is 'api_key'"),
+        (
+            {"quota": QuotaSettings(limit=0)},
+            "quota.limit must be a whole number greater than 0, got 0",
+        ),
+        (
+            {"auth": "iam"},
+            "quota applies only when auth is 'api_key'; leave it unset",
+        ),
+        (
+            {"log_retention_days": 10},
+            "log_retention_days 10 is not a CloudWatch Logs retention value",
+        ),
+        ({"logging_level": "DEBUG"}, "logging_level must be 'ERROR' or 'INFO', got 'DEBUG'"),
+        ({"no_web_acl_reason": None}, "set exactly one of web_acl_arn and no_web_acl_reason"),
+        (
+            {"web_acl_arn": "arn:aws:wafv2:us-west-2:1:regional/webacl/x/y"},
+            "set exactly one of web_acl_arn and no_web_acl_reason",
+        ),
+    ],
+)
+def test_bad_props_fail_at_synth_naming_the_field(overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        props(**overrides)
+
+
+def test_bad_route_fails_with_its_method_and_path() -> None:
+    with pytest.raises(ValueError, match=r"^route GET /records/: path must start with /"):
+        props(routes=(ApiRoute(method="GET", path="/records/"),))

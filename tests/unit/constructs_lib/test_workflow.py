@@ -1,0 +1,361 @@
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cdktf import TerraformStack
+
+from constructs_lib.workflow import (
+    CHOICE_STATE,
+    LAMBDA_INVOKE_RESOURCE,
+    LAMBDA_SERVICE_ERRORS,
+    LOG_DELIVERY_ACTIONS,
+    NOTIFICATION_FAILED_STATE,
+    NOTIFY_STATE,
+    PROCESS_STATE,
+    PROCESSED_NOTICE_STATE,
+    PROCESSING_FAILED_STATE,
+    REJECTED_NOTICE_STATE,
+    TRACING_ACTIONS,
+    VALIDATE_STATE,
+    VALIDATION_FAILED_STATE,
+    RetryPolicy,
+    Workflow,
+    WorkflowProps,
+    build_definition,
+    render_definition,
+)
+from tests.unit.constructs_lib.conftest import SynthFn, only, skipped_checks
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+ACCOUNT = "123456789012"
+VALIDATE_ARN = f"arn:aws:lambda:us-west-2:{ACCOUNT}:function:evpipe-test-validate"
+PROCESS_ARN = f"arn:aws:lambda:us-west-2:{ACCOUNT}:function:evpipe-test-processor"
+NOTIFY_ARN = f"arn:aws:lambda:us-west-2:{ACCOUNT}:function:evpipe-test-notify"
+KEY_ARN = f"arn:aws:kms:us-west-2:{ACCOUNT}:key/abc"
+RETRY = RetryPolicy(
+    max_attempts=4,
+    interval_seconds=3,
+    backoff_rate=2.5,
+    max_delay_seconds=40,
+    task_error_max_attempts=2,
+)
+TASKS = {
+    VALIDATE_STATE: (VALIDATE_ARN, VALIDATION_FAILED_STATE),
+    PROCESS_STATE: (PROCESS_ARN, PROCESSING_FAILED_STATE),
+    NOTIFY_STATE: (NOTIFY_ARN, NOTIFICATION_FAILED_STATE),
+}
+
+
+def definition(retry: RetryPolicy = RETRY) -> dict[str, Any]:
+    return build_definition(
+        validate_function_arn=VALIDATE_ARN,
+        process_function_arn=PROCESS_ARN,
+        notify_function_arn=NOTIFY_ARN,
+        retry=retry,
+    )
+
+
+def workflow_props(**overrides: Any) -> WorkflowProps:
+    settings: dict[str, Any] = {
+        "state_machine_name": "evpipe-test-ingest",
+        "validate_function_arn": VALIDATE_ARN,
+        "process_function_arn": PROCESS_ARN,
+        "notify_function_arn": NOTIFY_ARN,
+        "region": "us-west-2",
+        "kms_key_arn": KEY_ARN,
+        "log_retention_days": 30,
+        "retry": RETRY,
+    }
+    settings.update(overrides)
+    return WorkflowProps(**settings)
+
+
+def build(props: WorkflowProps) -> Any:
+    return lambda stack: Workflow(stack, "workflow", props=props)
+
+
+def asl_validate(document: dict[str, Any], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Run the npm asl-validator (package.json devDependency) on a definition."""
+    if (
+        shutil.which("npx") is None
+        or not (PROJECT_ROOT / "node_modules" / "asl-validator").is_dir()
+    ):
+        pytest.fail("asl-validator is not installed: run `npm ci` (make node-deps) first")
+    path = tmp_path / "definition.asl.json"
+    path.write_text(json.dumps(document))
+    return subprocess.run(
+        ["npx", "--no-install", "asl-validator", "--json-path", str(path)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_definition_is_valid_amazon_states_language(tmp_path: Path) -> None:
+    # Given the definition built from Python data
+    document = definition()
+    # When the reference validator checks it
+    result = asl_validate(document, tmp_path)
+    # Then it is accepted
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is valid" in result.stdout
+
+
+def test_validator_rejects_a_broken_definition(tmp_path: Path) -> None:
+    # Given the definition with the choice pointing at a state that does not exist
+    document = definition()
+    document["States"][CHOICE_STATE]["Default"] = "NoSuchState"
+    # When validated / Then the validator refuses it, so the check above can fail
+    result = asl_validate(document, tmp_path)
+    assert result.returncode != 0
+    assert "NoSuchState" in result.stdout + result.stderr
+
+
+def test_states_run_validate_choice_process_notify() -> None:
+    # Given the definition
+    states = definition()["States"]
+    # Then validate leads to the choice, which sends valid objects on to process
+    assert definition()["StartAt"] == VALIDATE_STATE
+    assert states[VALIDATE_STATE]["Next"] == CHOICE_STATE
+    (valid,) = states[CHOICE_STATE]["Choices"]
+    assert valid == {"Variable": "$.validation.valid", "BooleanEquals": True, "Next": PROCESS_STATE}
+    # And both outcomes are notified, the last step of the execution
+    assert states[CHOICE_STATE]["Default"] == REJECTED_NOTICE_STATE
+    assert states[PROCESS_STATE]["Next"] == PROCESSED_NOTICE_STATE
+    assert states[PROCESSED_NOTICE_STATE]["Next"] == NOTIFY_STATE
+    assert states[REJECTED_NOTICE_STATE]["Next"] == NOTIFY_STATE
+    assert states[NOTIFY_STATE]["End"] is True
+    assert definition()["TimeoutSeconds"] > 0
+
+
+def test_steps_pass_data_in_the_contract_shapes() -> None:
+    states = definition()["States"]
+    # validate gets the execution input; its result is kept at $.validation
+    assert states[VALIDATE_STATE]["Parameters"] == {"FunctionName": VALIDATE_ARN, "Payload.$": "$"}
+    assert states[VALIDATE_STATE]["ResultPath"] == "$.validation"
+    assert states[VALIDATE_STATE]["ResultSelector"] == {
+        "valid.$": "$.Payload.valid",
+        "errors.$": "$.Payload.errors",
+        "object.$": "$.Payload.object",
+    }
+    # process gets {"object": ...} and returns record_id and created
+    assert states[PROCESS_STATE]["Parameters"] == {
+        "FunctionName": PROCESS_ARN,
+        "Payload": {"object.$": "$.validation.object"},
+    }
+    assert set(states[PROCESS_STATE]["ResultSelector"]) == {"record_id.$", "created.$"}
+    # notify gets status, record_id, object and errors for either outcome
+    assert states[PROCESSED_NOTICE_STATE]["Parameters"] == {
+        "status": "processed",
+        "record_id.$": "$.processing.record_id",
+        "object.$": "$.validation.object",
+        "errors": [],
+    }
+    assert states[REJECTED_NOTICE_STATE]["Parameters"] == {
+        "status": "rejected",
+        "record_id": None,
+        "object.$": "$.validation.object",
+        "errors.$": "$.validation.errors",
+    }
+    assert states[NOTIFY_STATE]["Parameters"] == {
+        "FunctionName": NOTIFY_ARN,
+        "Payload.$": "$.notice",
+    }
+    assert states[NOTIFY_STATE]["ResultSelector"] == {"message_id.$": "$.Payload.message_id"}
+
+
+@pytest.mark.parametrize("task", list(TASKS))
+def test_every_task_retries_with_backoff_then_fails_into_its_named_state(task: str) -> None:
+    # Given one task of the definition
+    states = definition()["States"]
+    function_arn, fail_state = TASKS[task]
+    state = states[task]
+    assert (state["Type"], state["Resource"]) == ("Task", LAMBDA_INVOKE_RESOURCE)
+    assert state["Parameters"]["FunctionName"] == function_arn
+    # Then Lambda service errors and throttling retry first, with the policy's backoff
+    service, task_errors = state["Retry"]
+    assert service == {
+        "ErrorEquals": list(LAMBDA_SERVICE_ERRORS),
+        "IntervalSeconds": 3,
+        "MaxAttempts": 4,
+        "BackoffRate": 2.5,
+        "MaxDelaySeconds": 40,
+        "JitterStrategy": "FULL",
+    }
+    assert "Lambda.TooManyRequestsException" in service["ErrorEquals"]
+    # And our own code's errors retry more sparingly
+    assert task_errors["ErrorEquals"] == ["States.TaskFailed"]
+    assert task_errors["MaxAttempts"] == 2
+    # And anything left is caught, kept at $.failure, into the task's own Fail state
+    assert state["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": fail_state}
+    ]
+    assert states[fail_state]["Type"] == "Fail"
+    assert states[fail_state]["Error"] == f"Pipeline.{fail_state}"
+    assert states[fail_state]["CausePath"] == "$.failure.Cause"
+
+
+def test_retriers_stay_within_what_step_functions_accepts() -> None:
+    # asl-validator does not check these newer retrier fields, so check them here
+    retriers = [r for state in definition()["States"].values() for r in state.get("Retry", [])]
+    assert len(retriers) == 2 * len(TASKS)
+    for retrier in retriers:
+        assert retrier["JitterStrategy"] in ("FULL", "NONE")
+        assert isinstance(retrier["MaxDelaySeconds"], int)
+        assert 0 < retrier["MaxDelaySeconds"] < 31_622_401
+        assert retrier["BackoffRate"] >= 1.0
+        assert retrier["IntervalSeconds"] >= 1
+
+
+def test_fail_states_are_exactly_the_catch_targets() -> None:
+    states = definition()["States"]
+    fail_states = {name for name, state in states.items() if state["Type"] == "Fail"}
+    catch_targets = {c["Next"] for state in states.values() for c in state.get("Catch", [])}
+    assert fail_states == catch_targets == {
+        VALIDATION_FAILED_STATE, PROCESSING_FAILED_STATE, NOTIFICATION_FAILED_STATE
+    }  # fmt: skip
+
+
+def test_rendering_is_stable_json() -> None:
+    # Given the same definition built twice / Then the text is identical and round-trips
+    text = render_definition(definition())
+    assert text == render_definition(definition())
+    assert json.loads(text) == definition()
+
+
+def test_state_machine_logs_everything_traces_and_encrypts(synth: SynthFn) -> None:
+    # Given the minimal props / When synthesized
+    out = synth(build(workflow_props()))
+    machine = only(out, "aws_sfn_state_machine")
+    # Then the machine runs the definition built from Python data
+    assert json.loads(machine["definition"]) == definition()
+    assert (machine["name"], machine["type"]) == ("evpipe-test-ingest", "STANDARD")
+    # And it logs every event with its data to the workflow's group, traces and encrypts
+    log_group = only(out, "aws_cloudwatch_log_group")
+    group_key = next(iter(out["resource"]["aws_cloudwatch_log_group"]))
+    assert machine["logging_configuration"] == {
+        "level": "ALL",
+        "include_execution_data": True,
+        "log_destination": f"${{aws_cloudwatch_log_group.{group_key}.arn}}:*",
+    }
+    assert machine["tracing_configuration"] == {"enabled": True}
+    assert machine["encryption_configuration"]["type"] == "CUSTOMER_MANAGED_KMS_KEY"
+    assert machine["encryption_configuration"]["kms_key_id"] == KEY_ARN
+    # And the log group is encrypted, kept for the retention asked for, vended-log named
+    assert log_group["name"] == "/aws/vendedlogs/states/evpipe-test-ingest"
+    assert (log_group["kms_key_id"], log_group["retention_in_days"]) == (KEY_ARN, 30)
+    # And the machine waits for its role's policy, which Step Functions checks at creation
+    policy_key = next(iter(out["resource"]["aws_iam_role_policy"]))
+    assert machine["depends_on"] == [f"aws_iam_role_policy.{policy_key}"]
+
+
+def test_role_invokes_exactly_the_three_functions(synth: SynthFn) -> None:
+    # Given the workflow / When synthesized
+    out = synth(build(workflow_props()))
+    documents = out["data"]["aws_iam_policy_document"]
+    trust = next(body for key, body in documents.items() if "_trust_" in key)
+    permissions = next(body for key, body in documents.items() if "_permissions_" in key)
+    # Then only this account's Step Functions may assume the role
+    (assume,) = trust["statement"]
+    assert assume["principals"] == [{"type": "Service", "identifiers": ["states.amazonaws.com"]}]
+    assert assume["condition"][0]["variable"] == "aws:SourceAccount"
+    by_sid = {statement["sid"]: statement for statement in permissions["statement"]}
+    # And it may invoke the three functions and nothing else
+    invoke = by_sid["InvokePipelineFunctions"]
+    assert invoke["actions"] == ["lambda:InvokeFunction"]
+    assert invoke["resources"] == [VALIDATE_ARN, PROCESS_ARN, NOTIFY_ARN]
+    # And "*" appears only for log delivery and X-Ray, which have no resource-level permissions
+    assert by_sid["DeliverExecutionLogs"]["actions"] == list(LOG_DELIVERY_ACTIONS)
+    assert by_sid["PublishTraces"]["actions"] == list(TRACING_ACTIONS)
+    wildcard = {sid for sid, statement in by_sid.items() if "*" in statement["resources"]}
+    assert wildcard == {"DeliverExecutionLogs", "PublishTraces"}
+    # And the key is usable only for this state machine's data and for its delivered logs
+    data_key = by_sid["EncryptExecutionData"]
+    assert data_key["resources"] == [KEY_ARN]
+    (condition,) = data_key["condition"]
+    assert condition["variable"] == "kms:EncryptionContext:aws:states:stateMachineArn"
+    assert re.fullmatch(
+        r"arn:aws:states:us-west-2:\$\{data\.aws_caller_identity\.[^}]+\.account_id\}"
+        r":stateMachine:evpipe-test-ingest",
+        condition["values"][0],
+    )
+    assert by_sid["EncryptDeliveredLogs"]["actions"] == ["kms:GenerateDataKey"]
+    assert set(by_sid) == {
+        "InvokePipelineFunctions", "EncryptExecutionData", "EncryptDeliveredLogs",
+        "DeliverExecutionLogs", "PublishTraces",
+    }  # fmt: skip
+
+
+def test_short_retention_records_its_checkov_suppression(synth_with_comments: SynthFn) -> None:
+    out = synth_with_comments(build(workflow_props()))
+    assert "CKV_AWS_338" in skipped_checks(only(out, "aws_cloudwatch_log_group"))
+    out = synth_with_comments(build(workflow_props(log_retention_days=365)))
+    assert skipped_checks(only(out, "aws_cloudwatch_log_group")) == {}
+
+
+def test_skipping_the_state_machine_keeps_its_role_and_log_group(synth: SynthFn) -> None:
+    # Given a reason to leave the state machine out (an emulator without it)
+    reason = "the emulator lacks ValidateStateMachineDefinition"
+    built: list[Workflow] = []
+
+    def build_skipped(stack: TerraformStack) -> None:
+        built.append(
+            Workflow(stack, "workflow", props=workflow_props(skip_state_machine_reason=reason))
+        )
+
+    # When synthesized
+    out = synth(build_skipped)
+    # Then only the state machine is missing, and the reason is exposed
+    assert "aws_sfn_state_machine" not in out["resource"]
+    assert {"aws_iam_role", "aws_iam_role_policy", "aws_cloudwatch_log_group"} <= set(
+        out["resource"]
+    )
+    assert built[0].state_machine is None
+    assert built[0].skip_state_machine_reason == reason
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"state_machine_name": "has spaces"},
+            "state_machine_name must be 1-80 letters, digits, hyphens or underscores, "
+            "got 'has spaces'",
+        ),
+        ({"state_machine_name": "x" * 81}, "state_machine_name must be 1-80 letters"),
+        ({"log_level": "OFF"}, "log_level must be ALL, ERROR or FATAL (never OFF), got 'OFF'"),
+        ({"skip_state_machine_reason": "  "}, "skip_state_machine_reason must say why, or be None"),
+    ],
+)
+def test_invalid_props_name_the_field(overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        workflow_props(**overrides)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"max_attempts": 0}, "retry.max_attempts must be at least 1, got 0"),
+        ({"interval_seconds": 0}, "retry.interval_seconds must be at least 1, got 0"),
+        ({"backoff_rate": 0.5}, "retry.backoff_rate must be at least 1.0, got 0.5"),
+        (
+            {"interval_seconds": 10, "max_delay_seconds": 5},
+            "retry.max_delay_seconds must be at least retry.interval_seconds, got 5 < 10",
+        ),
+        (
+            {"task_error_max_attempts": -1},
+            "retry.task_error_max_attempts must not be negative, got -1",
+        ),
+    ],
+)
+def test_invalid_retry_policy_names_the_field(overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+        RetryPolicy(**overrides)
