@@ -11,6 +11,8 @@ same source_code_hash, on any clone.
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,7 +42,10 @@ def build_archive(source: Path, destination: Path, *, prefix: str = "") -> Path:
     timestamps alone.
     """
     destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = destination.with_suffix(".zip.tmp")
+    # A private temporary name, so concurrent synths never write into each other's file.
+    descriptor, temporary = tempfile.mkstemp(dir=destination.parent, suffix=".zip.tmp")
+    os.close(descriptor)
+    staging = Path(temporary)
     with zipfile.ZipFile(staging, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
         for path in _files(source):
             info = zipfile.ZipInfo(prefix + path.relative_to(source).as_posix(), FIXED_ZIP_TIME)
