@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from constructs_lib.s3_lambda_trigger import S3LambdaTrigger, S3LambdaTriggerProps
 from tests.unit.constructs_lib.conftest import SynthFn, only
 
-PROPS = {
+PROPS: dict[str, Any] = {
     "bucket_name": "ingest",
     "bucket_arn": "arn:aws:s3:::ingest",
     "function_arn": "arn:aws:lambda:us-west-2:123456789012:function:processor",

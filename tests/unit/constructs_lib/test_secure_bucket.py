@@ -49,7 +49,9 @@ def build(**overrides: Any) -> Any:
 
 
 def data_bucket(out: dict[str, Any], resource_type: str) -> dict[str, Any]:
-    matches = [b for name, b in out["resource"][resource_type].items() if name.startswith("ingest")]
+    matches: list[dict[str, Any]] = [
+        b for name, b in out["resource"][resource_type].items() if name.startswith("ingest")
+    ]
     assert len(matches) == 1
     return matches[0]
 

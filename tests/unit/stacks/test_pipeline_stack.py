@@ -17,7 +17,9 @@ def resources(stack: dict[str, Any], resource_type: str) -> list[dict[str, Any]]
 
 
 def one(stack: dict[str, Any], resource_type: str, name_part: str) -> dict[str, Any]:
-    matches = [body for key, body in stack["resource"][resource_type].items() if name_part in key]
+    matches: list[dict[str, Any]] = [
+        body for key, body in stack["resource"][resource_type].items() if name_part in key
+    ]
     assert len(matches) == 1, f"{resource_type} matching {name_part}: {len(matches)}"
     return matches[0]
 
