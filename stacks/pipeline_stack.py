@@ -12,7 +12,7 @@ from cdktf_cdktf_provider_aws.sfn_state_machine import SfnStateMachine
 from constructs import Construct
 
 from config.deployment import DeploymentTarget
-from config.environments import EnvironmentConfig
+from config.environments import EnvironmentConfig, FunctionSettings
 from config.operations import MAINTENANCE_MEMORY_MB, MAINTENANCE_TIMEOUT_SECONDS
 from constructs_lib.alarm_topic import CLOUDWATCH_ALARMS_PRINCIPAL, AlarmTopic, AlarmTopicProps
 from constructs_lib.async_invocation import AsyncInvocation, AsyncInvocationProps
@@ -181,36 +181,23 @@ class PipelineStack(TerraformStack):
         self._build_operations_prerequisites()
         # Before any function: each one is attached to the VPC when the profile has one.
         self._build_network(target)
-        self.processor = PythonFunction(
-            self,
+        self.processor = self._python_function(
             "processor",
-            props=PythonFunctionProps(
-                function_name=f"{prefix}-processor",
-                source_dir=LAMBDA_FUNCTIONS_DIR / "processor",
-                description="Records every object created in the ingest bucket",
-                memory_mb=config.processor.memory_mb,
-                timeout_seconds=config.processor.timeout_seconds,
-                reserved_concurrency=config.processor.reserved_concurrency,
-                log_retention_days=config.log_retention_days,
-                kms_key_arn=self.key.key.arn,
-                layer_arns=[self.layer.layer.arn],
-                environment={
-                    "TABLE_NAME": self.records.table.name,
-                    "RECORD_TTL_DAYS": str(config.record_ttl_days),
-                    **self._powertools_environment("processor"),
-                },
-                policy_statements=[
-                    DataAwsIamPolicyDocumentStatement(
-                        sid="WriteRecords",
-                        actions=["dynamodb:PutItem"],
-                        resources=[self.records.table.arn],
-                    ),
-                    *self._failure_destination_statements(),
-                ],
-                no_dead_letter_reason=FAILURE_DESTINATION_REASON,
-                vpc=self.vpc_placement,
-                no_vpc_reason=self.no_vpc_reason,
-            ),
+            description="Records every object created in the ingest bucket",
+            sizing=config.processor,
+            environment={
+                "TABLE_NAME": self.records.table.name,
+                "RECORD_TTL_DAYS": str(config.record_ttl_days),
+            },
+            statements=[
+                DataAwsIamPolicyDocumentStatement(
+                    sid="WriteRecords",
+                    actions=["dynamodb:PutItem"],
+                    resources=[self.records.table.arn],
+                ),
+                *self._failure_destination_statements(),
+            ],
+            no_dead_letter_reason=FAILURE_DESTINATION_REASON,
         )
         self.ingest_trigger = S3LambdaTrigger(
             self,
@@ -232,46 +219,33 @@ class PipelineStack(TerraformStack):
         """The records API function and the REST and/or HTTP API in front of it."""
         config, prefix = self.config, self.config.name_prefix
         settings = config.api
-        self.api_function = PythonFunction(
-            self,
+        self.api_function = self._python_function(
             "api",
-            props=PythonFunctionProps(
-                function_name=f"{prefix}-api",
-                source_dir=LAMBDA_FUNCTIONS_DIR / "api",
-                description="Serves the records API behind API Gateway",
-                memory_mb=settings.function.memory_mb,
-                timeout_seconds=settings.function.timeout_seconds,
-                reserved_concurrency=settings.function.reserved_concurrency,
-                log_retention_days=config.log_retention_days,
-                kms_key_arn=self.key.key.arn,
-                layer_arns=[self.layer.layer.arn],
-                environment={
-                    "TABLE_NAME": self.records.table.name,
-                    "CORS_ALLOWED_ORIGINS": ",".join(settings.cors_allowed_origins),
-                    "MAX_PAGE_SIZE": str(settings.max_page_size),
-                    # Records created through the API expire like those the processor writes.
-                    "RECORD_TTL_DAYS": str(config.record_ttl_days),
-                    **self._powertools_environment("api"),
-                },
-                policy_statements=[
-                    DataAwsIamPolicyDocumentStatement(
-                        sid="ReadRecords",
-                        # Scan serves GET /records without a date filter.
-                        actions=["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"],
-                        resources=[self.records.table.arn],
-                    ),
-                    DataAwsIamPolicyDocumentStatement(
-                        sid="WriteRecords",
-                        actions=["dynamodb:PutItem"],
-                        resources=[self.records.table.arn],
-                    ),
-                ],
-                no_dead_letter_reason=(
-                    "API Gateway invokes the function synchronously; a failure returns to the "
-                    "caller, so no event is ever queued or dropped."
+            description="Serves the records API behind API Gateway",
+            sizing=settings.function,
+            environment={
+                "TABLE_NAME": self.records.table.name,
+                "CORS_ALLOWED_ORIGINS": ",".join(settings.cors_allowed_origins),
+                "MAX_PAGE_SIZE": str(settings.max_page_size),
+                # Records created through the API expire like those the processor writes.
+                "RECORD_TTL_DAYS": str(config.record_ttl_days),
+            },
+            statements=[
+                DataAwsIamPolicyDocumentStatement(
+                    sid="ReadRecords",
+                    # Scan serves GET /records without a date filter.
+                    actions=["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"],
+                    resources=[self.records.table.arn],
                 ),
-                vpc=self.vpc_placement,
-                no_vpc_reason=self.no_vpc_reason,
+                DataAwsIamPolicyDocumentStatement(
+                    sid="WriteRecords",
+                    actions=["dynamodb:PutItem"],
+                    resources=[self.records.table.arn],
+                ),
+            ],
+            no_dead_letter_reason=(
+                "API Gateway invokes the function synchronously; a failure returns to the "
+                "caller, so no event is ever queued or dropped."
             ),
         )
         function = self.api_function.function
@@ -369,36 +343,25 @@ class PipelineStack(TerraformStack):
         """Async failure handling, the maintenance schedule, alarms and the dashboard."""
         config, prefix = self.config, self.config.name_prefix
         operations = config.operations
-        self.maintenance = PythonFunction(
-            self,
+        self.maintenance = self._python_function(
             "maintenance",
-            props=PythonFunctionProps(
-                function_name=f"{prefix}-maintenance",
-                source_dir=LAMBDA_FUNCTIONS_DIR / "maintenance",
-                description="Scheduled: counts the records written the day before",
+            description="Scheduled: counts the records written the day before",
+            sizing=FunctionSettings(
                 memory_mb=MAINTENANCE_MEMORY_MB,
                 timeout_seconds=MAINTENANCE_TIMEOUT_SECONDS,
                 # One run a day needs one execution; it can never crowd out the processor.
                 reserved_concurrency=1,
-                log_retention_days=config.log_retention_days,
-                kms_key_arn=self.key.key.arn,
-                layer_arns=[self.layer.layer.arn],
-                environment={
-                    "TABLE_NAME": self.records.table.name,
-                    **self._powertools_environment("maintenance"),
-                },
-                policy_statements=[
-                    DataAwsIamPolicyDocumentStatement(
-                        sid="CountRecords",
-                        actions=["dynamodb:Query"],
-                        resources=[self.records.table.arn],
-                    ),
-                    *self._failure_destination_statements(),
-                ],
-                no_dead_letter_reason=FAILURE_DESTINATION_REASON,
-                vpc=self.vpc_placement,
-                no_vpc_reason=self.no_vpc_reason,
             ),
+            environment={"TABLE_NAME": self.records.table.name},
+            statements=[
+                DataAwsIamPolicyDocumentStatement(
+                    sid="CountRecords",
+                    actions=["dynamodb:Query"],
+                    resources=[self.records.table.arn],
+                ),
+                *self._failure_destination_statements(),
+            ],
+            no_dead_letter_reason=FAILURE_DESTINATION_REASON,
         )
         self.async_invocations = {
             function.node.id: AsyncInvocation(
@@ -712,44 +675,21 @@ class PipelineStack(TerraformStack):
                 )
             )
 
-        def task_function(
-            name: str,
-            description: str,
-            environment: dict[str, str],
-            statements: list[DataAwsIamPolicyDocumentStatement],
-        ) -> PythonFunction:
-            return PythonFunction(
-                self,
-                name,
-                props=PythonFunctionProps(
-                    function_name=f"{prefix}-{name}",
-                    source_dir=LAMBDA_FUNCTIONS_DIR / name,
-                    description=description,
-                    memory_mb=settings.function.memory_mb,
-                    timeout_seconds=settings.function.timeout_seconds,
-                    reserved_concurrency=settings.function.reserved_concurrency,
-                    log_retention_days=config.log_retention_days,
-                    kms_key_arn=self.key.key.arn,
-                    layer_arns=[self.layer.layer.arn],
-                    environment={**environment, **self._powertools_environment(name)},
-                    policy_statements=statements,
-                    no_dead_letter_reason=WORKFLOW_TASK_NO_DLQ_REASON,
-                    vpc=self.vpc_placement,
-                    no_vpc_reason=self.no_vpc_reason,
-                ),
-            )
-
-        validate = task_function(
+        validate = self._python_function(
             "validate",
-            "Checks an ingested object before the workflow records it",
-            {"MAX_OBJECT_BYTES": str(settings.max_object_bytes)},
-            [],
+            description="Checks an ingested object before the workflow records it",
+            sizing=settings.function,
+            environment={"MAX_OBJECT_BYTES": str(settings.max_object_bytes)},
+            statements=[],
+            no_dead_letter_reason=WORKFLOW_TASK_NO_DLQ_REASON,
         )
-        notify = task_function(
+        notify = self._python_function(
             "notify",
-            "Publishes the workflow's outcome for one object to SNS",
-            {"TOPIC_ARN": topic_arn},
-            [
+            description="Publishes the workflow's outcome for one object to SNS",
+            sizing=settings.function,
+            environment={"TOPIC_ARN": topic_arn},
+            no_dead_letter_reason=WORKFLOW_TASK_NO_DLQ_REASON,
+            statements=[
                 DataAwsIamPolicyDocumentStatement(
                     sid="PublishNotifications", actions=["sns:Publish"], resources=[topic_arn]
                 ),
@@ -798,6 +738,40 @@ class PipelineStack(TerraformStack):
             self.workflow_outputs["state_machine_skipped_reason"] = (
                 EMULATOR_STATE_MACHINE_SKIP_REASON
             )
+
+    def _python_function(
+        self,
+        name: str,
+        *,
+        description: str,
+        sizing: FunctionSettings,
+        environment: dict[str, str],
+        statements: list[DataAwsIamPolicyDocumentStatement],
+        no_dead_letter_reason: str,
+    ) -> PythonFunction:
+        """A function from lambda_functions/<name>, with what every function here shares:
+        the name prefix, log retention, the stack key, the layer, Powertools settings and the
+        VPC placement (or the reason there is none)."""
+        return PythonFunction(
+            self,
+            name,
+            props=PythonFunctionProps(
+                function_name=f"{self.config.name_prefix}-{name}",
+                source_dir=LAMBDA_FUNCTIONS_DIR / name,
+                description=description,
+                memory_mb=sizing.memory_mb,
+                timeout_seconds=sizing.timeout_seconds,
+                reserved_concurrency=sizing.reserved_concurrency,
+                log_retention_days=self.config.log_retention_days,
+                kms_key_arn=self.key.key.arn,
+                layer_arns=[self.layer.layer.arn],
+                environment={**environment, **self._powertools_environment(name)},
+                policy_statements=statements,
+                no_dead_letter_reason=no_dead_letter_reason,
+                vpc=self.vpc_placement,
+                no_vpc_reason=self.no_vpc_reason,
+            ),
+        )
 
     def _powertools_environment(self, service: str) -> dict[str, str]:
         return {
