@@ -19,6 +19,8 @@ from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
+from constructs_lib.policy_statements import deny_insecure_transport
+
 # The service that publishes alarm state changes; the KMS key policy must admit it too.
 CLOUDWATCH_ALARMS_PRINCIPAL = "cloudwatch.amazonaws.com"
 _TOPIC_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -86,20 +88,7 @@ class AlarmTopic(Construct):
                         ),
                     ],
                 ),
-                DataAwsIamPolicyDocumentStatement(
-                    sid="DenyInsecureTransport",
-                    effect="Deny",
-                    actions=["sns:*"],
-                    resources=[self.topic.arn],
-                    principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])
-                    ],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(
-                            test="Bool", variable="aws:SecureTransport", values=["false"]
-                        )
-                    ],
-                ),
+                deny_insecure_transport("sns", [self.topic.arn]),
             ],
         )
         self.policy = SnsTopicPolicy(

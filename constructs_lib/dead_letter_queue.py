@@ -16,6 +16,8 @@ from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
+from constructs_lib.policy_statements import deny_insecure_transport
+
 # SQS's maximum: two weeks to notice, fix the cause and redrive before a message expires.
 DEFAULT_MESSAGE_RETENTION_SECONDS = 14 * 24 * 60 * 60
 MESSAGE_RETENTION_SECONDS_RANGE = (60, DEFAULT_MESSAGE_RETENTION_SECONDS)
@@ -107,22 +109,7 @@ class DeadLetterQueue(Construct):
         )
 
     def _statements(self, props: DeadLetterQueueProps) -> list[DataAwsIamPolicyDocumentStatement]:
-        statements = [
-            DataAwsIamPolicyDocumentStatement(
-                sid="DenyInsecureTransport",
-                effect="Deny",
-                actions=["sqs:*"],
-                resources=[self.queue.arn],
-                principals=[
-                    DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])
-                ],
-                condition=[
-                    DataAwsIamPolicyDocumentStatementCondition(
-                        test="Bool", variable="aws:SecureTransport", values=["false"]
-                    )
-                ],
-            )
-        ]
+        statements = [deny_insecure_transport("sqs", [self.queue.arn])]
         for sender in props.senders:
             conditions = []
             if sender.source_arn is not None:

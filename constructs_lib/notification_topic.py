@@ -7,13 +7,12 @@ from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
-    DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementCondition,
-    DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from constructs import Construct
+
+from constructs_lib.policy_statements import deny_insecure_transport
 
 _TOPIC_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
@@ -47,22 +46,7 @@ class NotificationTopic(Construct):
         self.policy_document = DataAwsIamPolicyDocument(
             self,
             "policy-document",
-            statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    sid="DenyInsecureTransport",
-                    effect="Deny",
-                    actions=["sns:*"],
-                    resources=[self.topic.arn],
-                    principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])
-                    ],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(
-                            test="Bool", variable="aws:SecureTransport", values=["false"]
-                        )
-                    ],
-                )
-            ],
+            statement=[deny_insecure_transport("sns", [self.topic.arn])],
         )
         self.policy = SnsTopicPolicy(
             self, "policy", arn=self.topic.arn, policy=self.policy_document.json

@@ -40,6 +40,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 from constructs import Construct
 
 from constructs_lib.checkov_suppression import skip_check
+from constructs_lib.policy_statements import deny_insecure_transport
 
 # Long enough to recover from a bad overwrite, short enough not to pay for old versions forever.
 DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS = 30
@@ -221,20 +222,7 @@ class SecureBucket(Construct):
         statements = []
         if props.deny_insecure_transport:
             statements.append(
-                DataAwsIamPolicyDocumentStatement(
-                    sid="DenyInsecureTransport",
-                    effect="Deny",
-                    actions=["s3:*"],
-                    resources=[self.bucket.arn, f"{self.bucket.arn}/*"],
-                    principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])
-                    ],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(
-                            test="Bool", variable="aws:SecureTransport", values=["false"]
-                        )
-                    ],
-                )
+                deny_insecure_transport("s3", [self.bucket.arn, f"{self.bucket.arn}/*"])
             )
         if props.is_access_log_sink:
             account_id = DataAwsCallerIdentity(self, "caller").account_id
