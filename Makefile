@@ -18,7 +18,7 @@ PYTEST_ARGS ?=
 RUN := pipenv run
 
 .PHONY: help setup python-deps node-deps system-deps tf-config layer synth lint test \
-        unit-test run emulator plan-review diagram bench clean
+        unit-test run emulator plan-review drift-check diagram bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ emulator: python-deps ## Run moto server on 127.0.0.1:4566 in the foreground (AW
 
 plan-review: setup ## Plan dev against the emulator and write build/plan-review/dev/summary.md
 	$(RUN) python -m tools.plan_review --env dev --emulator
+
+drift-check: setup ## Apply dev (with the VPC) to moto, plan again, explain every difference
+	$(RUN) python -m tools.drift_check --with-network
 
 diagram: setup ## Regenerate docs/architecture.* from the synthesized dev stack
 	$(RUN) python -m tools.diagram

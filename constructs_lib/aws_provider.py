@@ -68,7 +68,9 @@ class PipelineAwsProvider(Construct):
                 "s3_use_path_style": True,
                 "skip_credentials_validation": True,
                 "skip_metadata_api_check": "true",
-                "skip_requesting_account_id": True,
+                # The account lookup stays on: the emulator answers GetCallerIdentity, and
+                # without an account the provider builds ARNs with an empty account field and
+                # reads same-account security-group references as cross-account (drift).
                 "skip_region_validation": True,
             }
         self.provider = AwsProvider(

@@ -127,6 +127,7 @@ def synth_app(outdir: Path, environ: Mapping[str, str] | None = None) -> Path:
     env.update(JSII_ENV)
     env.update(environ or {})
     env["CDKTF_OUTDIR"] = str(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         [sys.executable, "main.py"],
         cwd=PROJECT_ROOT,

@@ -117,7 +117,7 @@ def process_upload(deployment: Deployment, key: str = SAMPLE_KEY) -> dict[str, A
         raise RuntimeError(f"the processor failed: {result.error_type}: {result.error_message}")
     table = deployment.outputs["records_table_name"]
     items = deployment.client("dynamodb").scan(TableName=table)["Items"]
-    matching = [item for item in items if key in json.dumps(item)]
+    matching = [item for item in items if key in json.dumps(item, ensure_ascii=False)]
     if len(matching) != 1:
         raise RuntimeError(f"expected one record for {key} in {table}, found {len(matching)}")
     return dict(matching[0])

@@ -1,0 +1,105 @@
+"""Plan review against moto server: a change that replaces the records table is caught.
+
+Real: Terraform, the provider, our synthesized stack, checkov on the plan JSON. Emulated: AWS.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tools import plan_review
+from tools.emulator import MotoServer
+from tools.plan_review import EXIT_OK, EXIT_STATEFUL, prepare_workspace, prevent_destroy_addresses
+from tools.terraform_cli import TerraformError, terraform
+
+# A different project renames every resource, so the table (name forces a new table) is replaced.
+RENAMED_PROJECT = "evpipx"
+
+
+@dataclass(frozen=True)
+class AppliedTable:
+    moto: MotoServer
+    out: Path
+    address: str
+
+
+@pytest.fixture(scope="module")
+def applied_table(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppliedTable]:
+    """Dev synthesized the way plan review does, with only the records table applied."""
+    out = tmp_path_factory.mktemp("plan-review")
+    with MotoServer(log_path=out / "moto.log") as moto:
+        workspace = prepare_workspace("dev", out, moto.endpoint_url)
+        document = json.loads((workspace.stack_dir / "cdk.tf.json").read_text())
+        (name,) = document["resource"]["aws_dynamodb_table"]
+        address = f"aws_dynamodb_table.{name}"
+        # -target applies the table and what it needs (the key), enough state to replace.
+        workspace.apply(f"-target={address}")
+        yield AppliedTable(moto=moto, out=out, address=address)
+
+
+def _review(applied: AppliedTable, monkeypatch: pytest.MonkeyPatch, *extra: str) -> int:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", applied.moto.endpoint_url)
+    monkeypatch.setenv("PIPELINE_PROJECT", RENAMED_PROJECT)
+    return plan_review.main(["--env", "dev", "--emulator", "--out", str(applied.out), *extra])
+
+
+def test_replacing_the_records_table_fails_the_review(
+    applied_table: AppliedTable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the records table deployed, a renamed project and a CI job summary file
+    step_summary = applied_table.out / "github-step-summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))
+    # When dev's plan is reviewed
+    code = _review(applied_table, monkeypatch)
+    # Then the review fails with exit 3 and names the table and the attribute forcing it
+    assert code == EXIT_STATEFUL
+    env_dir = applied_table.out / "dev"
+    summary = (env_dir / "summary.md").read_text()
+    assert "## :warning: Stateful resources would be destroyed or replaced" in summary
+    assert f"| `{applied_table.address}` | replace | items (records" in summary
+    assert f"- `{applied_table.address}` **stateful**: forced by `name`" in summary
+    # And the binary plan and its JSON are kept, the JSON agreeing with the summary
+    assert (env_dir / "plan.tfplan").stat().st_size > 0
+    plan = json.loads((env_dir / "plan.json").read_text())
+    actions = {c["address"]: sorted(c["change"]["actions"]) for c in plan["resource_changes"]}
+    assert actions[applied_table.address] == ["create", "delete"]
+    # And the same Markdown went to the CI job summary
+    assert step_summary.read_text().strip() == summary.strip()
+
+
+def test_allowing_stateful_replacement_passes_the_review(
+    applied_table: AppliedTable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the same renamed project
+    # When the review explicitly allows replacing stateful resources
+    code = _review(applied_table, monkeypatch, "--allow-stateful-replace")
+    # Then it passes (checkov included) while still listing the replacement
+    summary = (applied_table.out / "dev" / "summary.md").read_text()
+    assert code == EXIT_OK, summary
+    assert "(allowed by --allow-stateful-replace)" in summary
+    assert f"| `{applied_table.address}` | replace |" in summary
+    assert "failed 0," in summary
+
+
+def test_terraform_prevent_destroy_refusal_is_recognised(tmp_path: Path) -> None:
+    # Given a resource protected by prevent_destroy, applied with real Terraform
+    config = tmp_path / "main.tf.json"
+
+    def write(value: str) -> None:
+        body = {"input": value, "triggers_replace": [value], "lifecycle": {"prevent_destroy": True}}
+        config.write_text(json.dumps({"resource": {"terraform_data": {"records": body}}}))
+
+    write("evpipe-staging-records")
+    terraform(["init", "-input=false", "-no-color"], cwd=tmp_path)
+    terraform(["apply", "-auto-approve", "-input=false", "-no-color"], cwd=tmp_path)
+    # When a change would replace it
+    write("evpipx-staging-records")
+    with pytest.raises(TerraformError) as refused:
+        terraform(["plan", "-input=false", "-no-color"], cwd=tmp_path)
+    # Then the refusal in Terraform's own words names the resource
+    assert prevent_destroy_addresses(str(refused.value)) == ["terraform_data.records"]
