@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from boto3.dynamodb.types import TypeDeserializer
 
 from tools.emulator import EMULATOR_ENV, EmulatorError, MotoServer, StackWorkspace, synth_app
 from tools.terraform_cli import PROJECT_ROOT, TerraformError
@@ -120,7 +121,8 @@ def process_upload(deployment: Deployment, key: str = SAMPLE_KEY) -> dict[str, A
     matching = [item for item in items if key in json.dumps(item, ensure_ascii=False)]
     if len(matching) != 1:
         raise RuntimeError(f"expected one record for {key} in {table}, found {len(matching)}")
-    return dict(matching[0])
+    deserialize = TypeDeserializer().deserialize
+    return {name: deserialize(value) for name, value in matching[0].items()}
 
 
 def drive_apis(deployment: Deployment) -> list[dict[str, Any]]:
@@ -166,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             record = process_upload(deployment, args.key)
             drive_apis(deployment)
             step(8, "Record written by the processor:")
-            print(json.dumps(record, indent=2, sort_keys=True))
+            print(json.dumps(record, indent=2, sort_keys=True, default=str))
             print("Stack outputs:")
             print(json.dumps(deployment.outputs, indent=2, sort_keys=True))
     except (EmulatorError, TerraformError, RuntimeError, KeyError) as error:

@@ -72,9 +72,12 @@ def test_upload_becomes_exactly_one_record(dev: Deployment) -> None:
     # When it is uploaded and the packaged processor handles its event
     record = process_upload(dev, key)
     # Then the record names the decoded key and the object's real metadata
-    flat = str(record)
-    assert key in flat
-    assert dev.outputs["ingest_bucket_name"] in flat
+    head = dev.client("s3").head_object(Bucket=dev.outputs["ingest_bucket_name"], Key=key)
+    assert record["object_key"] == key
+    assert record["bucket"] == dev.outputs["ingest_bucket_name"]
+    assert record["size"] == head["ContentLength"]
+    assert record["etag"] == head["ETag"].strip('"')
+    assert record["version_id"] == head["VersionId"]
 
 
 def test_environments_keep_separate_state_objects(dev: Deployment, tmp_path: Path) -> None:
