@@ -28,7 +28,6 @@ from cdktf_cdktf_provider_aws.apigatewayv2_stage import (
     Apigatewayv2StageAccessLogSettings,
     Apigatewayv2StageDefaultRouteSettings,
 )
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
@@ -42,6 +41,7 @@ from config.api import (
 )
 from config.environments import LOG_RETENTION_DAYS_ALLOWED
 from constructs_lib.checkov_suppression import skip_check
+from constructs_lib.log_groups import encrypted_log_group
 
 # The auto-deployed stage served at the API's base URL, with no stage name in the path.
 DEFAULT_STAGE_NAME = "$default"
@@ -176,20 +176,13 @@ class HttpApi(Construct):
         self.permissions: dict[str, LambdaPermission] = {}
         for route in props.routes:
             self._route(route)
-        self.access_log_group = CloudwatchLogGroup(
+        self.access_log_group = encrypted_log_group(
             self,
             "access-logs",
             name=f"/aws/apigateway/{props.name}/access",
-            retention_in_days=props.log_retention_days,
-            kms_key_id=props.kms_key_arn,
+            retention_days=props.log_retention_days,
+            kms_key_arn=props.kms_key_arn,
         )
-        if props.log_retention_days < 365:
-            skip_check(
-                self.access_log_group,
-                "CKV_AWS_338",
-                "Retention is chosen per environment (log_retention_days); short-lived "
-                "environments keep logs for less than a year on purpose.",
-            )
         self.stage = Apigatewayv2Stage(
             self,
             "stage",

@@ -46,7 +46,6 @@ from typing import Literal
 
 import jsii
 from cdktf import Fn, IAspect
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_availability_zones import (
     DataAwsAvailabilityZones,
     DataAwsAvailabilityZonesFilter,
@@ -80,7 +79,7 @@ from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import (
 from constructs import Construct, IConstruct
 
 from config.network import AVAILABILITY_ZONE_COUNT, check_vpc_cidr
-from constructs_lib.checkov_suppression import skip_check
+from constructs_lib.log_groups import encrypted_log_group
 from constructs_lib.python_function import VpcPlacement
 
 # The VPC is cut into quarters: two private subnets, one public (NAT only), one spare.
@@ -491,20 +490,14 @@ class PrivateNetwork(Construct):
 
     def _flow_logs(self) -> None:
         props = self._props
-        self.flow_log_group = CloudwatchLogGroup(
+        self.flow_log_group = encrypted_log_group(
             self,
             "flow-log-group",
             name=f"/aws/vpc/{props.name_prefix}/flow-logs",
-            retention_in_days=props.flow_log_retention_days,
-            kms_key_id=props.kms_key_arn,
+            retention_days=props.flow_log_retention_days,
+            kms_key_arn=props.kms_key_arn,
+            contents="flow logs",
         )
-        if props.flow_log_retention_days < 365:
-            skip_check(
-                self.flow_log_group,
-                "CKV_AWS_338",
-                "Retention is chosen per environment (log_retention_days); short-lived "
-                "environments keep flow logs for less than a year on purpose.",
-            )
         source_account = DataAwsIamPolicyDocumentStatementCondition(
             test="StringEquals", variable="aws:SourceAccount", values=[self.account_id]
         )

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cdktf import AssetType, Fn, TerraformAsset
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
@@ -26,6 +25,7 @@ from constructs import Construct
 
 from constructs_lib.checkov_suppression import skip_check
 from constructs_lib.code_archive import build_archive
+from constructs_lib.log_groups import encrypted_log_group
 
 # The newest runtime Powertools 3 and our layer are built for.
 DEFAULT_RUNTIME = "python3.12"
@@ -102,20 +102,13 @@ class PythonFunction(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, props: PythonFunctionProps) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = CloudwatchLogGroup(
+        self.log_group = encrypted_log_group(
             self,
             "logs",
             name=f"/aws/lambda/{props.function_name}",
-            retention_in_days=props.log_retention_days,
-            kms_key_id=props.kms_key_arn,
+            retention_days=props.log_retention_days,
+            kms_key_arn=props.kms_key_arn,
         )
-        if props.log_retention_days < 365:
-            skip_check(
-                self.log_group,
-                "CKV_AWS_338",
-                "Retention is chosen per environment (log_retention_days); short-lived "
-                "environments keep logs for less than a year on purpose.",
-            )
         self.role = IamRole(
             self,
             "role",

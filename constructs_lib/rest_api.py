@@ -43,7 +43,6 @@ from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
     ApiGatewayUsagePlanThrottleSettings,
 )
 from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
@@ -72,6 +71,7 @@ from config.api import (
 )
 from config.environments import LOG_RETENTION_DAYS_ALLOWED
 from constructs_lib.checkov_suppression import skip_check
+from constructs_lib.log_groups import encrypted_log_group
 
 # One JSON object per request, so log queries can filter on any field.
 ACCESS_LOG_FORMAT = json.dumps(
@@ -240,22 +240,21 @@ class RestApi(Construct):
         self.account = (
             self._account_logging_role() if props.manage_account_cloudwatch_role else None
         )
-        self.access_log_group = CloudwatchLogGroup(
+        self.access_log_group = encrypted_log_group(
             self,
             "access-logs",
             name=f"/aws/apigateway/{props.name}/{props.stage_name}/access",
-            retention_in_days=props.log_retention_days,
-            kms_key_id=props.kms_key_arn,
+            retention_days=props.log_retention_days,
+            kms_key_arn=props.kms_key_arn,
         )
         # API Gateway creates this name itself on first use, with no retention; own it first.
-        self.execution_log_group = CloudwatchLogGroup(
+        self.execution_log_group = encrypted_log_group(
             self,
             "execution-logs",
             name=f"API-Gateway-Execution-Logs_{self.api.id}/{props.stage_name}",
-            retention_in_days=props.log_retention_days,
-            kms_key_id=props.kms_key_arn,
+            retention_days=props.log_retention_days,
+            kms_key_arn=props.kms_key_arn,
         )
-        self._suppress_short_retention(props)
         self.stage = ApiGatewayStage(
             self,
             "stage",
@@ -490,16 +489,6 @@ class RestApi(Construct):
             key_type="API_KEY",
             usage_plan_id=self.usage_plan.id,
         )
-
-    def _suppress_short_retention(self, props: RestApiProps) -> None:
-        if props.log_retention_days < 365:
-            for group in (self.access_log_group, self.execution_log_group):
-                skip_check(
-                    group,
-                    "CKV_AWS_338",
-                    "Retention is chosen per environment (log_retention_days); short-lived "
-                    "environments keep logs for less than a year on purpose.",
-                )
 
     def _suppress_stage_checks(self, props: RestApiProps) -> None:
         skip_check(

@@ -21,7 +21,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
@@ -39,7 +38,7 @@ from cdktf_cdktf_provider_aws.sfn_state_machine import (
 )
 from constructs import Construct
 
-from constructs_lib.checkov_suppression import skip_check
+from constructs_lib.log_groups import encrypted_log_group
 
 # Exactly-once steps and a year of visible history; EXPRESS would drop both.
 STATE_MACHINE_TYPE = "STANDARD"
@@ -321,22 +320,16 @@ class Workflow(Construct):
         self.state_machine_arn_pattern = (
             f"arn:aws:states:{props.region}:{account_id}:stateMachine:{props.state_machine_name}"
         )
-        self.log_group = CloudwatchLogGroup(
+        self.log_group = encrypted_log_group(
             self,
             "logs",
             # The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy under its size
             # limit, however many state machines log to it.
             name=f"/aws/vendedlogs/states/{props.state_machine_name}",
-            retention_in_days=props.log_retention_days,
-            kms_key_id=props.kms_key_arn,
+            retention_days=props.log_retention_days,
+            kms_key_arn=props.kms_key_arn,
+            contents="execution logs",
         )
-        if props.log_retention_days < 365:
-            skip_check(
-                self.log_group,
-                "CKV_AWS_338",
-                "Retention is chosen per environment (log_retention_days); short-lived "
-                "environments keep execution logs for less than a year on purpose.",
-            )
         self.definition = build_definition(
             validate_function_arn=props.validate_function_arn,
             process_function_arn=props.process_function_arn,
