@@ -27,3 +27,17 @@ def deny_insecure_transport(
             )
         ],
     )
+
+
+def service_assume_role(
+    service: str,
+    conditions: Sequence[DataAwsIamPolicyDocumentStatementCondition] = (),
+) -> DataAwsIamPolicyDocumentStatement:
+    """A trust-policy statement letting ``service`` assume the role, under ``conditions``."""
+    return DataAwsIamPolicyDocumentStatement(
+        actions=["sts:AssumeRole"],
+        principals=[
+            DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=[service])
+        ],
+        condition=list(conditions) or None,
+    )

@@ -80,6 +80,7 @@ from constructs import Construct, IConstruct
 
 from config.network import AVAILABILITY_ZONE_COUNT, check_vpc_cidr
 from constructs_lib.log_groups import encrypted_log_group
+from constructs_lib.policy_statements import service_assume_role
 from constructs_lib.python_function import VpcPlacement
 
 # The VPC is cut into quarters: two private subnets, one public (NAT only), one spare.
@@ -505,15 +506,10 @@ class PrivateNetwork(Construct):
             self,
             "flow-log-trust",
             statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    actions=["sts:AssumeRole"],
-                    principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(
-                            type="Service", identifiers=["vpc-flow-logs.amazonaws.com"]
-                        )
-                    ],
-                    # Only flow logs of this account may use the role (confused deputy).
-                    condition=[
+                # Only flow logs of this account may use the role (confused deputy).
+                service_assume_role(
+                    "vpc-flow-logs.amazonaws.com",
+                    [
                         source_account,
                         DataAwsIamPolicyDocumentStatementCondition(
                             test="ArnLike",

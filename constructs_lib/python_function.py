@@ -10,7 +10,6 @@ from cdktf import AssetType, Fn, TerraformAsset
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
@@ -26,6 +25,7 @@ from constructs import Construct
 from constructs_lib.checkov_suppression import skip_check
 from constructs_lib.code_archive import build_archive
 from constructs_lib.log_groups import encrypted_log_group
+from constructs_lib.policy_statements import service_assume_role
 
 # The newest runtime Powertools 3 and our layer are built for.
 DEFAULT_RUNTIME = "python3.12"
@@ -165,16 +165,7 @@ class PythonFunction(Construct):
         return DataAwsIamPolicyDocument(
             self,
             "trust",
-            statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    actions=["sts:AssumeRole"],
-                    principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(
-                            type="Service", identifiers=["lambda.amazonaws.com"]
-                        )
-                    ],
-                )
-            ],
+            statement=[service_assume_role("lambda.amazonaws.com")],
         )
 
     def _permissions(self, props: PythonFunctionProps) -> DataAwsIamPolicyDocument:

@@ -47,7 +47,6 @@ from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdent
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from cdktf_cdktf_provider_aws.data_aws_region import DataAwsRegion
 from cdktf_cdktf_provider_aws.iam_role import IamRole
@@ -72,6 +71,7 @@ from config.api import (
 from config.environments import LOG_RETENTION_DAYS_ALLOWED
 from constructs_lib.checkov_suppression import skip_check
 from constructs_lib.log_groups import encrypted_log_group
+from constructs_lib.policy_statements import service_assume_role
 
 # One JSON object per request, so log queries can filter on any field.
 ACCESS_LOG_FORMAT = json.dumps(
@@ -426,16 +426,7 @@ class RestApi(Construct):
         trust = DataAwsIamPolicyDocument(
             self,
             "cloudwatch-trust",
-            statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    actions=["sts:AssumeRole"],
-                    principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(
-                            type="Service", identifiers=["apigateway.amazonaws.com"]
-                        )
-                    ],
-                )
-            ],
+            statement=[service_assume_role("apigateway.amazonaws.com")],
         )
         permissions = DataAwsIamPolicyDocument(
             self,

@@ -26,7 +26,6 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
     DataAwsIamPolicyDocumentStatementCondition,
-    DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
@@ -39,6 +38,7 @@ from cdktf_cdktf_provider_aws.sfn_state_machine import (
 from constructs import Construct
 
 from constructs_lib.log_groups import encrypted_log_group
+from constructs_lib.policy_statements import service_assume_role
 
 # Exactly-once steps and a year of visible history; EXPRESS would drop both.
 STATE_MACHINE_TYPE = "STANDARD"
@@ -378,15 +378,10 @@ class Workflow(Construct):
             self,
             "trust",
             statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    actions=["sts:AssumeRole"],
-                    principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(
-                            type="Service", identifiers=["states.amazonaws.com"]
-                        )
-                    ],
-                    # Only this account's state machines may assume it (confused deputy).
-                    condition=[
+                # Only this account's state machines may assume it (confused deputy).
+                service_assume_role(
+                    "states.amazonaws.com",
+                    [
                         DataAwsIamPolicyDocumentStatementCondition(
                             test="StringEquals", variable="aws:SourceAccount", values=[account_id]
                         )
