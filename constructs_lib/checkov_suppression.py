@@ -14,16 +14,20 @@ also ignores as a comment.
 
 from __future__ import annotations
 
+from weakref import WeakKeyDictionary
+
 from cdktf import TerraformDataSource, TerraformElement
 
-_SKIPS: dict[str, list[dict[str, str]]] = {}
+# Every suppression so far, per element: each call rewrites the element's whole list. Keyed
+# by the Python object, so nothing leaks between apps and no jsii round trip is spent on it.
+_SKIPS: WeakKeyDictionary[TerraformElement, list[dict[str, str]]] = WeakKeyDictionary()
 
 
 def skip_check(element: TerraformElement, check_id: str, reason: str) -> None:
     """Suppress one checkov check on one resource; the reason is mandatory."""
     if not reason.strip():
         raise ValueError(f"a suppression of {check_id} needs a reason")
-    skips = _SKIPS.setdefault(element.node.path, [])
+    skips = _SKIPS.setdefault(element, [])
     skips.append({"id": check_id, "comment": reason})
     path = "statement.0.//" if isinstance(element, TerraformDataSource) else "//"
     element.add_override(path, {"checkov": {"skip": list(skips)}})

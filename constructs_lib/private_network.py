@@ -24,10 +24,11 @@ minutes). Until then the subnets and the security group cannot be deleted. What 
    deletes them itself. It waits at least 45 minutes, or the resource's delete timeout if
    that is longer; we set ``NETWORK_DELETE_TIMEOUT`` (60 minutes) on both, so the tail
    beyond the P99 does not fail the destroy.
-3. ``VpcFunctionDestroyAspect`` sets ``replace_security_groups_on_destroy`` on every
-   VPC-attached function, with this VPC's locked-down default security group as the
-   replacement: just before the function is deleted it is moved off our security group, so
-   that group is no longer pinned by Lambda's ENIs and deletes at once.
+3. ``function_placement`` names this VPC's locked-down default security group as the
+   replacement group, so every function attached through it has
+   ``replace_security_groups_on_destroy``: just before the function is deleted it is moved
+   off our security group, so that group is no longer pinned by Lambda's ENIs and deletes at
+   once.
 4. Rules between our two security groups are separate rule resources, destroyed before
    either group, and ``revoke_rules_on_delete`` drops any rule added outside Terraform, so
    no cross-reference blocks a deletion with ``DependencyViolation``.
@@ -44,8 +45,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import jsii
-from cdktf import Fn, IAspect
+from cdktf import Fn
 from cdktf_cdktf_provider_aws.data_aws_availability_zones import (
     DataAwsAvailabilityZones,
     DataAwsAvailabilityZonesFilter,
@@ -63,7 +63,6 @@ from cdktf_cdktf_provider_aws.flow_log import FlowLog
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
-from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
 from cdktf_cdktf_provider_aws.nat_gateway import NatGateway
 from cdktf_cdktf_provider_aws.route import Route
 from cdktf_cdktf_provider_aws.route_table import RouteTable
@@ -76,7 +75,7 @@ from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityG
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import (
     VpcSecurityGroupIngressRule,
 )
-from constructs import Construct, IConstruct
+from constructs import Construct
 
 from config.network import AVAILABILITY_ZONE_COUNT, check_vpc_cidr
 from constructs_lib.log_groups import encrypted_log_group
@@ -289,15 +288,13 @@ class PrivateNetwork(Construct):
 
     @property
     def function_placement(self) -> VpcPlacement:
-        """Where PythonFunction attaches a function: both private subnets, the 443-out group."""
+        """Where PythonFunction attaches a function: both private subnets, the 443-out group,
+        and the rule-less default group to move to before deletion (see the module docs)."""
         return VpcPlacement(
             subnet_ids=self.private_subnet_ids,
             security_group_ids=[self.function_security_group.id],
+            replacement_security_group_ids=[self.default_security_group.id],
         )
-
-    def destroy_aspect(self) -> VpcFunctionDestroyAspect:
-        """The aspect that moves functions to the default group before they are deleted."""
-        return VpcFunctionDestroyAspect(self.default_security_group.id)
 
     def _zone_names(self) -> list[str]:
         if self._props.availability_zones is not None:
@@ -557,27 +554,6 @@ class PrivateNetwork(Construct):
             iam_role_arn=self.flow_log_role.arn,
             tags={"Name": props.name_prefix},
         )
-
-
-@jsii.implements(IAspect)
-class VpcFunctionDestroyAspect:
-    """Move each VPC-attached function to a rule-less group just before it is deleted.
-
-    Lambda keeps its network interfaces, and with them the function's security group, for
-    up to ~45 minutes after the function is gone. Swapping the function onto the VPC's
-    default security group first (which this module strips of every rule) frees our group
-    right away; see the module docstring.
-    """
-
-    def __init__(self, replacement_security_group_id: str) -> None:
-        self.replacement_security_group_id = replacement_security_group_id
-
-    def visit(self, node: IConstruct) -> None:
-        if isinstance(node, LambdaFunction) and node.vpc_config_input is not None:
-            node.add_override("replace_security_groups_on_destroy", True)
-            node.add_override(
-                "replacement_security_group_ids", [self.replacement_security_group_id]
-            )
 
 
 def _bucket_resources(bucket_arns: Sequence[str]) -> list[str]:

@@ -42,6 +42,9 @@ ARCHIVE_ROOT = Path(__file__).resolve().parent.parent / "build" / "functions"
 class VpcPlacement:
     subnet_ids: Sequence[str]
     security_group_ids: Sequence[str]
+    # Groups the function moves to just before it is deleted, so Lambda's lingering network
+    # interfaces do not pin its own group; empty leaves it on its groups until the end.
+    replacement_security_group_ids: Sequence[str] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,6 +126,8 @@ class PythonFunction(Construct):
         self.asset = TerraformAsset(
             self, "code", path=str(package_function(props.source_dir)), type=AssetType.FILE
         )
+        # Moving off our groups before deletion frees them at once; see private_network.
+        replacement_groups = list(props.vpc.replacement_security_group_ids) if props.vpc else []
         self.function = LambdaFunction(
             self,
             "function",
@@ -156,6 +161,8 @@ class PythonFunction(Construct):
             )
             if props.vpc
             else None,
+            replace_security_groups_on_destroy=True if replacement_groups else None,
+            replacement_security_group_ids=replacement_groups or None,
             # The log group must exist first or Lambda creates one with no retention.
             depends_on=[self.log_group],
         )

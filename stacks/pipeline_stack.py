@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cdktf import Aspects, TerraformOutput, TerraformStack
+from cdktf import TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatement,
 )
@@ -640,8 +640,6 @@ class PipelineStack(TerraformStack):
         )
         self.vpc_placement = self.network.function_placement
         self.no_vpc_reason = None
-        # Destroys must not wait on Lambda's network interfaces: see private_network's docs.
-        Aspects.of(self).add(self.network.destroy_aspect())
         self.network_outputs = {
             "vpc_id": self.network.vpc.id,
             "private_subnet_ids": self.network.private_subnet_ids,

@@ -4,7 +4,7 @@ import re
 from typing import Any
 
 import pytest
-from cdktf import Aspects, TerraformStack
+from cdktf import TerraformStack
 from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction, LambdaFunctionVpcConfig
 
 from constructs_lib.private_network import (
@@ -282,11 +282,12 @@ def test_explicit_zones_are_used_verbatim(synth: SynthFn) -> None:
     assert "aws_availability_zones" not in out.get("data", {})
 
 
-def test_placement_and_destroy_aspect_cover_vpc_functions_only(synth: SynthFn) -> None:
-    # Given one function attached through the placement and one outside any VPC
-    def build_with_functions(stack: TerraformStack) -> None:
-        network = PrivateNetwork(stack, "network", props=network_props())
-        placement = network.function_placement
+def test_placement_names_both_subnets_the_443_group_and_the_default_group_to_leave_to(
+    synth: SynthFn,
+) -> None:
+    # Given a function attached exactly as the network's placement says
+    def build_with_function(stack: TerraformStack) -> None:
+        placement = PrivateNetwork(stack, "network", props=network_props()).function_placement
         LambdaFunction(
             stack,
             "inside",
@@ -296,30 +297,24 @@ def test_placement_and_destroy_aspect_cover_vpc_functions_only(synth: SynthFn) -
                 subnet_ids=list(placement.subnet_ids),
                 security_group_ids=list(placement.security_group_ids),
             ),
+            replacement_security_group_ids=list(placement.replacement_security_group_ids),
         )
-        LambdaFunction(
-            stack, "outside", function_name="outside", role="arn:aws:iam::123456789012:role/r"
-        )
-        Aspects.of(stack).add(network.destroy_aspect())
 
     # When synthesized
-    out = synth(build_with_functions)
-    functions = out["resource"]["aws_lambda_function"]
-    # Then the attached one uses both subnets and the 443-out group
-    inside = functions["inside"]
+    out = synth(build_with_function)
+    inside = out["resource"]["aws_lambda_function"]["inside"]
+    # Then it uses both private subnets and the 443-out group
     assert inside["vpc_config"]["subnet_ids"] == [
         ref(out, "aws_subnet", f"private-subnet-{n}", "id") for n in (1, 2)
     ]
     assert inside["vpc_config"]["security_group_ids"] == [
         ref(out, "aws_security_group", "function-security-group", "id")
     ]
-    # And it moves to the rule-less default group before deletion; the other is untouched
-    assert inside["replace_security_groups_on_destroy"] is True
+    # And the group to leave to before deletion is the rule-less default one
     default_group = next(iter(out["resource"]["aws_default_security_group"]))
     assert inside["replacement_security_group_ids"] == [
         f"${{aws_default_security_group.{default_group}.id}}"
     ]
-    assert "replace_security_groups_on_destroy" not in functions["outside"]
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatement,
 )
 
+from constructs_lib import python_function
 from constructs_lib.python_function import (
     PythonFunction,
     PythonFunctionProps,
@@ -20,6 +21,12 @@ from tests.unit.constructs_lib.conftest import SynthFn, only, skipped_checks
 
 KEY_ARN = "arn:aws:kms:us-west-2:123456789012:key/abc"
 TABLE_ARN = "arn:aws:dynamodb:us-west-2:123456789012:table/records"
+
+
+@pytest.fixture(autouse=True)
+def archives_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keeps the sample package's archives out of the project's build/ folder."""
+    monkeypatch.setattr(python_function, "ARCHIVE_ROOT", tmp_path / "functions")
 
 
 @pytest.fixture
@@ -115,6 +122,23 @@ def test_vpc_placement_attaches_the_function_and_allows_eni_management(
         "security_group_ids": ["sg-1"],
     }
     assert "ec2:CreateNetworkInterface" in json.dumps(out["data"]["aws_iam_policy_document"])
+    # And without replacement groups it stays on its own group until it is deleted
+    assert "replace_security_groups_on_destroy" not in only(out, "aws_lambda_function")
+
+
+def test_vpc_function_moves_to_the_replacement_groups_before_deletion(
+    synth: SynthFn, source_dir: Path
+) -> None:
+    # Given a placement that names a group to leave to
+    vpc = VpcPlacement(subnet_ids=["subnet-a"], security_group_ids=["sg-1"],
+                       replacement_security_group_ids=["sg-default"])  # fmt: skip
+    # When the function is synthesized
+    out = synth(lambda stack: PythonFunction(
+        stack, "sample", props=props(source_dir, vpc=vpc, no_vpc_reason=None)))  # fmt: skip
+    # Then Lambda moves it there just before deleting it
+    function = only(out, "aws_lambda_function")
+    assert function["replace_security_groups_on_destroy"] is True
+    assert function["replacement_security_group_ids"] == ["sg-default"]
 
 
 def test_opt_outs_are_recorded_as_checkov_suppressions_with_reasons(
