@@ -77,7 +77,7 @@ def run(command: Sequence[str], *, stock: bool, outdir: Path | None = None) -> t
 def cdktf_app_command() -> list[str] | None:
     """The command `cdktf synth` runs (cdktf.json "app"), when its launcher is installed."""
     command = shlex.split(json.loads((PROJECT_ROOT / "cdktf.json").read_text())["app"])
-    return command if shutil.which(command[0], path=os.environ.get("PATH")) else None
+    return command if shutil.which(command[0]) else None
 
 
 def cdktf_cli() -> str | None:

@@ -63,7 +63,7 @@ def install() -> bool:
     """
     if any(isinstance(finder, LazyProviderFinder) for finder in sys.meta_path):
         return True
-    if os.environ.get(STOCK_IMPORT_ENV) == "1" or PROVIDER_PACKAGE in sys.modules:
+    if stock_import_requested() or PROVIDER_PACKAGE in sys.modules:
         return False
     try:
         installed = metadata.version(PROVIDER_DISTRIBUTION)
@@ -81,6 +81,11 @@ def install() -> bool:
     if preload not in node_options:
         os.environ["NODE_OPTIONS"] = f"{node_options} {preload}".strip()
     return True
+
+
+def stock_import_requested() -> bool:
+    """Whether ``PIPELINE_STOCK_PROVIDER_IMPORT=1`` asks for the unmodified, slow import path."""
+    return os.environ.get(STOCK_IMPORT_ENV) == "1"
 
 
 def submodule_fqn_map(submodules: Sequence[str]) -> dict[str, str]:

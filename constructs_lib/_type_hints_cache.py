@@ -18,12 +18,11 @@ both.
 from __future__ import annotations
 
 import functools
-import os
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from constructs_lib._provider_import import STOCK_IMPORT_ENV
+from constructs_lib._provider_import import stock_import_requested
 
 # How jsii-pacmak names the functions whose annotations describe a call's parameters.
 STUB_PREFIX = "_typecheckingstub__"
@@ -36,7 +35,7 @@ def install() -> bool:
     """Cache stub hints from here on. Idempotent; returns whether the cache is active."""
     if getattr(typing.get_type_hints, _INSTALLED_MARKER, False):
         return True
-    if os.environ.get(STOCK_IMPORT_ENV) == "1":
+    if stock_import_requested():
         return False
     setattr(typing, "get_type_hints", _memoizing_stubs(typing.get_type_hints))  # noqa: B010
     return True
@@ -56,7 +55,6 @@ def _memoizing_stubs(original: HintsResolver) -> HintsResolver:
             globalns is None
             and localns is None
             and not include_extras
-            and callable(obj)
             and getattr(obj, "__name__", "").startswith(STUB_PREFIX)
         ):
             hints = stub_hints.get(obj)

@@ -13,10 +13,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 LAUNCHER = PROJECT_ROOT / "tools" / "app.sh"
 
 
-def fake_executable(path: Path, label: str) -> Path:
-    """A stand-in that prints who it is and what it was asked to run."""
+def fake_executable(path: Path, label: str, body: str = 'echo "{label} $*"') -> Path:
+    """A stand-in that prints who it is and what it was asked to run (or runs ``body``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f'#!/bin/sh\necho "{label} $*"\n')
+    path.write_text(f"#!/bin/sh\n{body.format(label=label)}\n")
     path.chmod(0o755)
     return path
 
@@ -84,10 +84,7 @@ def test_pipenv_is_the_fallback(project: Path, tmp_path: Path) -> None:
 
 def test_main_py_runs_from_the_project_root(project: Path, tmp_path: Path) -> None:
     # Given an in-project interpreter that reports its working directory
-    python = project / ".venv" / "bin" / "python"
-    python.parent.mkdir(parents=True)
-    python.write_text("#!/bin/sh\npwd\n")
-    python.chmod(0o755)
+    fake_executable(project / ".venv" / "bin" / "python", "in-project", body="pwd")
     # When the launcher runs from elsewhere
     output = launch(project, tmp_path)
     # Then main.py is resolved against the project root
