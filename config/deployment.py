@@ -24,13 +24,11 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
+from config.emulator import AWS_INTENT, DeploymentIntent, EmulatorProfile
 from config.environments import DEFAULT_PROJECT, DEFAULT_REGION, ENVIRONMENT_NAMES
 
 StateBackendKind = Literal["s3", "local"]
 
-# Emulators accept any credentials; these are the conventional placeholders.
-EMULATOR_ACCESS_KEY = "test"
-EMULATOR_SECRET_KEY = "test"  # noqa: S105 - not a secret, the emulator ignores it
 # How long synth waits for an emulator before reporting it unreachable.
 EMULATOR_PROBE_TIMEOUT_SECONDS = 2.0
 
@@ -60,14 +58,23 @@ class DeploymentTarget:
     region: str = DEFAULT_REGION
     project: str = DEFAULT_PROJECT
     state: StateBackendSettings
-    # An emulator endpoint such as http://127.0.0.1:4566; None means real AWS.
-    endpoint_url: str | None = None
+    # A local emulator such as moto server on http://127.0.0.1:4566; None means real AWS.
+    emulator: EmulatorProfile | None = None
     # Turns network isolation on in every synthesized environment (PIPELINE_FORCE_VPC=1).
     force_vpc: bool = False
 
     @property
     def is_emulator(self) -> bool:
-        return self.endpoint_url is not None
+        return self.emulator is not None
+
+    @property
+    def endpoint_url(self) -> str | None:
+        return self.emulator.endpoint_url if self.emulator is not None else None
+
+    @property
+    def intent(self) -> DeploymentIntent:
+        """What the stacks build differently here: secure defaults or the emulator's relaxations."""
+        return self.emulator.intent() if self.emulator is not None else AWS_INTENT
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], *, probe: bool = True) -> DeploymentTarget:
@@ -95,7 +102,7 @@ class DeploymentTarget:
             region=region,
             project=project,
             state=state,
-            endpoint_url=endpoint_url,
+            emulator=EmulatorProfile(endpoint_url=endpoint_url) if endpoint_url else None,
             force_vpc=force_vpc == "1",
         )
 

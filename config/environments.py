@@ -14,84 +14,44 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-from config.api import ApiSettings, QuotaSettings, ThrottleSettings
+from pipeline_common.environment import RECORD_TTL_DAYS
+
+from config.api import ApiSettings
+from config.functions import FunctionSizes
 from config.network import NetworkSettings
-from config.operations import AlarmThresholds, OperationsSettings
+from config.operations import OperationsSettings
 from config.workflow import WorkflowSettings
+from constructs_lib.aws_limits import (
+    KMS_DELETION_WINDOW_DAYS_RANGE,
+    check_log_retention,
+    check_region,
+    require_int,
+    require_one_of,
+)
+from constructs_lib.specs import (
+    AlarmThresholds,
+    FunctionSettings,
+    QuotaSettings,
+    TableSettings,
+    ThrottleSettings,
+)
 
 DEFAULT_REGION = "us-west-2"
 # Short enough that "<project>-<env>-<purpose>-<account>-<region>" fits S3's 63 characters.
 DEFAULT_PROJECT = "evpipe"
 DEFAULT_OWNER = "platform-team"
+# The longest waiting period KMS allows: a key deleted by mistake can be recovered for a month.
+DEFAULT_KEY_DELETION_WINDOW_DAYS = 30
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+LOG_LEVELS: tuple[LogLevel, ...] = ("DEBUG", "INFO", "WARNING", "ERROR")
+# Structured INFO lines are what on-call reads; DEBUG adds payload detail and cost.
+DEFAULT_LOG_LEVEL: LogLevel = "INFO"
 
-# The retention values CloudWatch Logs accepts; anything else is rejected by the API at apply time.
-LOG_RETENTION_DAYS_ALLOWED = frozenset(
-    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-     3288, 3653}
-)  # fmt: skip
-# Lambda's documented memory and timeout bounds.
-LAMBDA_MEMORY_MB_RANGE = (128, 10_240)
-LAMBDA_TIMEOUT_SECONDS_RANGE = (1, 900)
-
-_REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _PROJECT_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,14}[a-z0-9]$")
 _ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
 
 EnvironmentName = Literal["dev", "staging", "prod"]
 ENVIRONMENT_NAMES: tuple[EnvironmentName, ...] = ("dev", "staging", "prod")
-BillingMode = Literal["PAY_PER_REQUEST", "PROVISIONED"]
-
-
-def _require_range(field_name: str, value: int, bounds: tuple[int, int]) -> None:
-    low, high = bounds
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{field_name} must be an integer from {low} to {high}, got {value!r}")
-
-
-@dataclass(frozen=True, kw_only=True)
-class FunctionSettings:
-    """Sizing for one Lambda function."""
-
-    memory_mb: int
-    timeout_seconds: int
-    # None leaves the function on the account's unreserved pool.
-    reserved_concurrency: int | None = None
-
-    def validate(self, prefix: str) -> None:
-        _require_range(f"{prefix}.memory_mb", self.memory_mb, LAMBDA_MEMORY_MB_RANGE)
-        _require_range(
-            f"{prefix}.timeout_seconds", self.timeout_seconds, LAMBDA_TIMEOUT_SECONDS_RANGE
-        )
-        if self.reserved_concurrency is not None:
-            _require_range(f"{prefix}.reserved_concurrency", self.reserved_concurrency, (1, 1000))
-
-
-@dataclass(frozen=True, kw_only=True)
-class TableSettings:
-    """Capacity for the records table."""
-
-    billing_mode: BillingMode = "PAY_PER_REQUEST"
-    read_capacity: int | None = None
-    write_capacity: int | None = None
-
-    def validate(self, prefix: str) -> None:
-        if self.billing_mode not in ("PAY_PER_REQUEST", "PROVISIONED"):
-            raise ValueError(
-                f"{prefix}.billing_mode must be PAY_PER_REQUEST or PROVISIONED, "
-                f"got {self.billing_mode!r}"
-            )
-        capacities = {"read_capacity": self.read_capacity, "write_capacity": self.write_capacity}
-        for name, value in capacities.items():
-            if self.billing_mode == "PROVISIONED":
-                if value is None:
-                    raise ValueError(
-                        f"{prefix}.{name} is required when billing_mode is PROVISIONED"
-                    )
-                _require_range(f"{prefix}.{name}", value, (1, 40_000))
-            elif value is not None:
-                raise ValueError(
-                    f"{prefix}.{name} must be unset when billing_mode is PAY_PER_REQUEST"
-                )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,12 +68,16 @@ class EnvironmentConfig:
     # Optional guard: when set, the provider refuses to touch any other account.
     account_id: str | None = None
     log_retention_days: int
-    processor: FunctionSettings
+    # Level of the functions' own log lines (Powertools' POWERTOOLS_LOG_LEVEL).
+    log_level: LogLevel = DEFAULT_LOG_LEVEL
+    functions: FunctionSizes
     table: TableSettings = field(default_factory=TableSettings)
     # Days until a record expires through the table's TTL; 0 keeps records forever.
     record_ttl_days: int = 0
     # Stateful resources refuse deletion (API flag plus Terraform prevent_destroy).
     deletion_protection: bool
+    # Days KMS waits before deleting the environment key once deletion is scheduled.
+    key_deletion_window_days: int = DEFAULT_KEY_DELETION_WINDOW_DAYS
     # Lets `terraform destroy` empty buckets; only acceptable for throwaway data.
     force_destroy: bool = False
     # Noncurrent object versions are kept this long for recovery, then expire.
@@ -125,12 +89,8 @@ class EnvironmentConfig:
     workflow: WorkflowSettings = field(default_factory=WorkflowSettings)
 
     def __post_init__(self) -> None:
-        if self.name not in ENVIRONMENT_NAMES:
-            raise ValueError(
-                f"name must be one of {', '.join(ENVIRONMENT_NAMES)}, got {self.name!r}"
-            )
-        if not _REGION_PATTERN.match(self.region):
-            raise ValueError(f"region {self.region!r} is not an AWS region name like 'us-west-2'")
+        require_one_of("name", self.name, ENVIRONMENT_NAMES)
+        check_region("region", self.region)
         if not _PROJECT_PATTERN.match(self.project):
             raise ValueError(
                 f"project {self.project!r} must be 3-16 lowercase letters, digits or hyphens, "
@@ -138,20 +98,27 @@ class EnvironmentConfig:
             )
         if self.account_id is not None and not _ACCOUNT_PATTERN.match(self.account_id):
             raise ValueError(f"account_id must be 12 digits, got {self.account_id!r}")
-        if self.log_retention_days not in LOG_RETENTION_DAYS_ALLOWED:
-            raise ValueError(
-                f"log_retention_days {self.log_retention_days!r} is not a CloudWatch Logs "
-                f"retention value ({', '.join(map(str, sorted(LOG_RETENTION_DAYS_ALLOWED)))})"
-            )
-        self.processor.validate("processor")
+        check_log_retention("log_retention_days", self.log_retention_days)
+        require_one_of("log_level", self.log_level, LOG_LEVELS)
+        self.functions.check("functions")
         self.table.validate("table")
         self.operations.validate("operations")
         self.network.validate("network")
         self.workflow.validate("workflow")
         self.api.validate("api", environment=self.name)
-        _require_range("record_ttl_days", self.record_ttl_days, (0, 3650))
-        _require_range(
-            "noncurrent_version_expiration_days", self.noncurrent_version_expiration_days, (1, 3650)
+        require_int(
+            "record_ttl_days",
+            self.record_ttl_days,
+            RECORD_TTL_DAYS.minimum,
+            RECORD_TTL_DAYS.maximum,
+        )
+        require_int(
+            "noncurrent_version_expiration_days", self.noncurrent_version_expiration_days, 1, 3650
+        )
+        require_int(
+            "key_deletion_window_days",
+            self.key_deletion_window_days,
+            *KMS_DELETION_WINDOW_DAYS_RANGE,
         )
         if self.force_destroy and self.name != "dev":
             raise ValueError(f"force_destroy is only allowed in dev, not in {self.name}")
@@ -185,7 +152,12 @@ def build_environments(
                 region=region,
                 project=project,
                 log_retention_days=14,
-                processor=FunctionSettings(memory_mb=256, timeout_seconds=30),
+                # Payload detail while developing; a short key wait, since dev data is throwaway.
+                log_level="DEBUG",
+                key_deletion_window_days=7,
+                functions=FunctionSizes(
+                    processor=FunctionSettings(memory_mb=256, timeout_seconds=30)
+                ),
                 record_ttl_days=30,
                 deletion_protection=False,
                 force_destroy=True,
@@ -223,8 +195,10 @@ def build_environments(
                 region=region,
                 project=project,
                 log_retention_days=90,
-                processor=FunctionSettings(
-                    memory_mb=512, timeout_seconds=30, reserved_concurrency=20
+                functions=FunctionSizes(
+                    processor=FunctionSettings(
+                        memory_mb=512, timeout_seconds=30, reserved_concurrency=20
+                    )
                 ),
                 record_ttl_days=90,
                 deletion_protection=True,
@@ -247,8 +221,13 @@ def build_environments(
                 region=region,
                 project=project,
                 log_retention_days=365,
-                processor=FunctionSettings(
-                    memory_mb=1024, timeout_seconds=60, reserved_concurrency=100
+                functions=FunctionSizes(
+                    processor=FunctionSettings(
+                        memory_mb=1024, timeout_seconds=60, reserved_concurrency=100
+                    ),
+                    api=FunctionSettings(
+                        memory_mb=512, timeout_seconds=10, reserved_concurrency=50
+                    ),
                 ),
                 table=TableSettings(
                     billing_mode="PROVISIONED", read_capacity=20, write_capacity=20
@@ -263,9 +242,6 @@ def build_environments(
                     cors_allowed_origins=("https://app.example.com",),
                     throttle=ThrottleSettings(rate_limit=200, burst_limit=400),
                     quota=QuotaSettings(limit=1_000_000, period="DAY"),
-                    function=FunctionSettings(
-                        memory_mb=512, timeout_seconds=10, reserved_concurrency=50
-                    ),
                 ),
             ),
         }

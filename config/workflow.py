@@ -1,12 +1,18 @@
-"""Step Functions workflow settings for one environment: validate -> choice -> process -> notify."""
+"""Step Functions workflow settings for one environment: validate -> choice -> process -> notify.
+
+The validate and notify functions are sized in ``config/functions.py`` like every function.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
-if TYPE_CHECKING:  # config.environments imports this module; a runtime import would cycle.
-    from config.environments import FunctionSettings
+from constructs_lib.aws_limits import (
+    S3_MAX_OBJECT_BYTES,
+    require_bool,
+    require_int_range,
+    require_number,
+)
 
 # Lambda service errors and throttles are transient; three more tries ride out a short burst.
 DEFAULT_RETRY_MAX_ATTEMPTS = 3
@@ -17,7 +23,7 @@ DEFAULT_RETRY_BACKOFF_RATE = 2.0
 DEFAULT_RETRY_MAX_DELAY_SECONDS = 30
 # An error raised by our own code is rarely transient: retry it once, then fail the execution.
 DEFAULT_TASK_ERROR_MAX_ATTEMPTS = 1
-# Step Functions limits (States Language spec and service quotas).
+# Bounds we hold retries to: beyond them an execution waits longer than anyone would want.
 RETRY_MAX_ATTEMPTS_RANGE = (1, 10)
 RETRY_INTERVAL_SECONDS_RANGE = (1, 300)
 RETRY_BACKOFF_RATE_RANGE = (1.0, 10.0)
@@ -25,25 +31,7 @@ RETRY_MAX_DELAY_SECONDS_RANGE = (1, 3600)
 TASK_ERROR_MAX_ATTEMPTS_RANGE = (0, 5)
 # validate rejects larger objects; 50 MiB bounds what one processor run has to handle.
 DEFAULT_MAX_OBJECT_BYTES = 50 * 1024 * 1024
-# S3's own maximum object size (5 TiB).
-MAX_OBJECT_BYTES_RANGE = (1, 5 * 1024**4)
-# validate reads one object's metadata and notify publishes one message: small and quick.
-DEFAULT_FUNCTION_MEMORY_MB = 256
-DEFAULT_FUNCTION_TIMEOUT_SECONDS = 15
-
-
-def _require_int(field_name: str, value: object, bounds: tuple[int, int]) -> None:
-    low, high = bounds
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{field_name} must be an integer from {low} to {high}, got {value!r}")
-
-
-def _default_function() -> FunctionSettings:
-    from config.environments import FunctionSettings  # imported late: see TYPE_CHECKING
-
-    return FunctionSettings(
-        memory_mb=DEFAULT_FUNCTION_MEMORY_MB, timeout_seconds=DEFAULT_FUNCTION_TIMEOUT_SECONDS
-    )
+MAX_OBJECT_BYTES_RANGE = (1, S3_MAX_OBJECT_BYTES)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,27 +48,21 @@ class WorkflowSettings:
     task_error_max_attempts: int = DEFAULT_TASK_ERROR_MAX_ATTEMPTS
     # Objects larger than this are rejected by validate (MAX_OBJECT_BYTES).
     max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES
-    # Sizing shared by the validate and notify functions.
-    function: FunctionSettings = field(default_factory=_default_function)
 
     def validate(self, prefix: str) -> None:
-        if not isinstance(self.enabled, bool):
-            raise ValueError(f"{prefix}.enabled must be true or false, got {self.enabled!r}")
-        _require_int(
+        require_bool(f"{prefix}.enabled", self.enabled)
+        require_int_range(
             f"{prefix}.retry_max_attempts", self.retry_max_attempts, RETRY_MAX_ATTEMPTS_RANGE
         )
-        _require_int(
+        require_int_range(
             f"{prefix}.retry_interval_seconds",
             self.retry_interval_seconds,
             RETRY_INTERVAL_SECONDS_RANGE,
         )
-        low, high = RETRY_BACKOFF_RATE_RANGE
-        rate = self.retry_backoff_rate
-        if isinstance(rate, bool) or not isinstance(rate, int | float) or not low <= rate <= high:
-            raise ValueError(
-                f"{prefix}.retry_backoff_rate must be a number from {low} to {high}, got {rate!r}"
-            )
-        _require_int(
+        require_number(
+            f"{prefix}.retry_backoff_rate", self.retry_backoff_rate, *RETRY_BACKOFF_RATE_RANGE
+        )
+        require_int_range(
             f"{prefix}.retry_max_delay_seconds",
             self.retry_max_delay_seconds,
             RETRY_MAX_DELAY_SECONDS_RANGE,
@@ -90,10 +72,11 @@ class WorkflowSettings:
                 f"{prefix}.retry_max_delay_seconds ({self.retry_max_delay_seconds}) must not be "
                 f"below {prefix}.retry_interval_seconds ({self.retry_interval_seconds})"
             )
-        _require_int(
+        require_int_range(
             f"{prefix}.task_error_max_attempts",
             self.task_error_max_attempts,
             TASK_ERROR_MAX_ATTEMPTS_RANGE,
         )
-        _require_int(f"{prefix}.max_object_bytes", self.max_object_bytes, MAX_OBJECT_BYTES_RANGE)
-        self.function.validate(f"{prefix}.function")
+        require_int_range(
+            f"{prefix}.max_object_bytes", self.max_object_bytes, MAX_OBJECT_BYTES_RANGE
+        )

@@ -1,12 +1,15 @@
-"""Reusable constructs for the event pipeline: one construct per module.
+"""The event pipeline's construct library, in three layers.
 
-Base constructs wrap one AWS concern with secure defaults (SecureBucket, RecordsTable,
-PythonFunction, ...); the stacks in ``stacks/`` compose them.
+- ``base``: single-resource building blocks, secure by default (SecureBucket, PythonFunction,
+  EncryptionKey, ...).
+- ``patterns``: reusable compositions of those blocks (REST and HTTP APIs, the private
+  network, a schedule, alarms and a dashboard, a logged state machine).
+- ``pipeline``: the pipeline's domain constructs (foundation, ingest, records API, ingest
+  workflow, operations); each owns its functions, their environment, IAM, alarms and outputs.
+
+Beside them: AWS limits and checks (``aws_limits``), the plain settings constructs take
+(``specs``), checkov suppressions, reproducible code archives, and the synth speed-ups
+(``speedups``), which are installed only by an explicit ``speedups.install()``.
+
+Importing this package or any of its modules changes nothing in the interpreter.
 """
-
-from constructs_lib import _provider_import, _type_hints_cache
-
-# Before any provider import (and before `import cdktf` for the node half): ~15 s less per synth.
-_provider_import.install()
-# Before the first jsii call: each type-checking stub's hints resolved once, not per call.
-_type_hints_cache.install()

@@ -9,10 +9,10 @@ from cdktf import LocalBackend, TerraformOutput, TerraformStack
 from constructs import Construct
 
 from config.deployment import DeploymentTarget
-from constructs_lib.aws_provider import AwsProviderProps, PipelineAwsProvider
-from constructs_lib.encryption_key import EncryptionKey, EncryptionKeyProps
-from constructs_lib.secure_bucket import SecureBucket, SecureBucketProps
-from constructs_lib.state_lock_table import StateLockTable, StateLockTableProps
+from constructs_lib.base.aws_provider import AwsProviderProps, PipelineAwsProvider
+from constructs_lib.base.encryption_key import EncryptionKey, EncryptionKeyProps
+from constructs_lib.base.secure_bucket import SecureBucket, SecureBucketProps, access_log_sink
+from constructs_lib.base.state_lock_table import StateLockTable, StateLockTableProps
 
 # Old state versions are the undo button for a bad apply; keep them a quarter.
 STATE_VERSION_RETENTION_DAYS = 90
@@ -24,6 +24,7 @@ class BootstrapStack(TerraformStack):
     def __init__(self, scope: Construct, stack_id: str, *, target: DeploymentTarget) -> None:
         super().__init__(scope, stack_id)
         state = target.state
+        intent = target.intent
         PipelineAwsProvider(
             self,
             "provider",
@@ -31,7 +32,7 @@ class BootstrapStack(TerraformStack):
                 region=state.region,
                 default_tags={"Project": target.project, "Owner": "platform-team",
                               "Environment": "shared", "ManagedBy": "cdktf"},
-                endpoint_url=target.endpoint_url,
+                endpoint=intent.endpoint,
             ),
         )  # fmt: skip
         # The bucket that will hold remote state cannot hold its own state before it exists.
@@ -41,19 +42,12 @@ class BootstrapStack(TerraformStack):
             "key",
             props=EncryptionKeyProps(name_prefix=f"{target.project}-state", region=state.region),
         )
-        logs = SecureBucket(
+        logs = access_log_sink(
             self,
             "access-logs",
-            props=SecureBucketProps(
-                bucket_name=f"{state.bucket}-access-logs",
-                kms_key_arn=None,
-                sse_s3_reason="S3 server access log delivery supports only SSE-S3 on the target.",
-                is_access_log_sink=True,
-                # Off only on the emulator: moto cannot evaluate aws:SecureTransport.
-                deny_insecure_transport=not target.is_emulator,
-                noncurrent_version_expiration_days=STATE_VERSION_RETENTION_DAYS,
-                no_event_notifications_reason="Access logs are read on demand, never processed.",
-            ),
+            bucket_name=f"{state.bucket}-access-logs",
+            deny_insecure_transport=intent.deny_insecure_transport,
+            noncurrent_version_expiration_days=STATE_VERSION_RETENTION_DAYS,
         )
         self.state_bucket = SecureBucket(
             self,
@@ -62,7 +56,7 @@ class BootstrapStack(TerraformStack):
                 bucket_name=state.bucket,
                 kms_key_arn=key.key.arn,
                 access_logs_sink=logs,
-                deny_insecure_transport=not target.is_emulator,
+                deny_insecure_transport=intent.deny_insecure_transport,
                 noncurrent_version_expiration_days=STATE_VERSION_RETENTION_DAYS,
                 no_event_notifications_reason="Terraform reads and writes state; nothing reacts.",
             ),

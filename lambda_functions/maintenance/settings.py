@@ -1,11 +1,11 @@
-"""The maintenance function's environment, parsed once per container."""
+"""The maintenance function's environment, parsed once per container (MAINTENANCE_ENVIRONMENT)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pipeline_common.settings import required_text
+from pipeline_common.environment import TABLE_NAME
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -14,4 +14,4 @@ class MaintenanceSettings:
 
 
 def load_settings(environ: Mapping[str, str]) -> MaintenanceSettings:
-    return MaintenanceSettings(table_name=required_text(environ, "TABLE_NAME"))
+    return MaintenanceSettings(table_name=TABLE_NAME.read(environ))

@@ -1,15 +1,11 @@
-"""The notify function's environment, parsed once per container."""
+"""The notify function's environment, parsed once per container (NOTIFY_ENVIRONMENT)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pipeline_common.settings import ConfigurationError, required_text
-
-# A standard topic: FIFO topics also need a message group id, which this function never sends.
-_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
+from pipeline_common.environment import TOPIC_ARN
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -18,9 +14,4 @@ class NotifySettings:
 
 
 def load_settings(environ: Mapping[str, str]) -> NotifySettings:
-    topic_arn = required_text(environ, "TOPIC_ARN")
-    if not _TOPIC_ARN.fullmatch(topic_arn):
-        raise ConfigurationError(
-            f"environment variable TOPIC_ARN must be a standard SNS topic ARN, got {topic_arn!r}"
-        )
-    return NotifySettings(topic_arn=topic_arn)
+    return NotifySettings(topic_arn=TOPIC_ARN.read(environ))

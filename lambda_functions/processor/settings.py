@@ -1,14 +1,11 @@
-"""The processor's environment, parsed once per container."""
+"""The processor's environment, parsed once per container (contract: PROCESSOR_ENVIRONMENT)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pipeline_common.settings import bounded_int, required_text
-
-# Ten years; a larger value is almost certainly a unit mistake.
-MAX_RECORD_TTL_DAYS = 3653
+from pipeline_common.environment import RECORD_TTL_DAYS, TABLE_NAME
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -20,8 +17,5 @@ class ProcessorSettings:
 
 def load_settings(environ: Mapping[str, str]) -> ProcessorSettings:
     return ProcessorSettings(
-        table_name=required_text(environ, "TABLE_NAME"),
-        record_ttl_days=bounded_int(
-            environ, "RECORD_TTL_DAYS", minimum=0, maximum=MAX_RECORD_TTL_DAYS
-        ),
+        table_name=TABLE_NAME.read(environ), record_ttl_days=RECORD_TTL_DAYS.read(environ)
     )

@@ -1,12 +1,11 @@
-"""The validate function's environment, parsed once per container."""
+"""The validate function's environment, parsed once per container (VALIDATE_ENVIRONMENT)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pipeline_common.object_schema import MAX_JSON_SAFE_INTEGER
-from pipeline_common.settings import bounded_int
+from pipeline_common.environment import MAX_OBJECT_BYTES
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -16,8 +15,4 @@ class ValidateSettings:
 
 
 def load_settings(environ: Mapping[str, str]) -> ValidateSettings:
-    return ValidateSettings(
-        max_object_bytes=bounded_int(
-            environ, "MAX_OBJECT_BYTES", minimum=0, maximum=MAX_JSON_SAFE_INTEGER
-        )
-    )
+    return ValidateSettings(max_object_bytes=MAX_OBJECT_BYTES.read(environ))

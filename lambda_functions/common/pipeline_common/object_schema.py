@@ -14,8 +14,9 @@ from typing import Any
 
 import fastjsonschema
 
-# Larger sizes lose precision as JSON numbers in many clients.
-MAX_JSON_SAFE_INTEGER = 2**53 - 1
+# Sizes above MAX_JSON_SAFE_INTEGER lose precision as JSON numbers in many clients.
+from pipeline_common.environment import MAX_JSON_SAFE_INTEGER
+
 # S3 keys, etags and version ids are at most this many bytes (characters for the latter two).
 MAX_KEY_BYTES = 1024
 MAX_ERROR_TEXT = 300

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from constructs_lib.alarm_topic import CLOUDWATCH_ALARMS_PRINCIPAL, AlarmTopic, AlarmTopicProps
+from constructs_lib.base.alarm_topic import CLOUDWATCH_ALARMS_PRINCIPAL, AlarmTopic, AlarmTopicProps
 from tests.unit.constructs_lib.conftest import SynthFn, only
 
 KEY_ARN = "arn:aws:kms:us-west-2:123456789012:key/abc"

@@ -7,7 +7,7 @@ import pytest
 from cdktf import TerraformStack
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 
-from constructs_lib.async_invocation import AsyncInvocation, AsyncInvocationProps
+from constructs_lib.base.async_invocation import AsyncInvocation, AsyncInvocationProps
 from tests.unit.constructs_lib.conftest import SynthFn, only
 
 DLQ_ARN = "arn:aws:sqs:us-west-2:123456789012:evpipe-dev-dlq"

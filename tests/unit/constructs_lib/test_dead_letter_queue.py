@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from constructs_lib.dead_letter_queue import (
+from constructs_lib.base.dead_letter_queue import (
     DEFAULT_MESSAGE_RETENTION_SECONDS,
     DeadLetterQueue,
     DeadLetterQueueProps,

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from constructs_lib.encryption_key import EncryptionKey, EncryptionKeyProps
+from constructs_lib.base.encryption_key import EncryptionKey, EncryptionKeyProps
 from tests.unit.constructs_lib.conftest import SynthFn, only
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from config.api import ApiRoute, ThrottleSettings
-from constructs_lib.http_api import ACCESS_LOG_FORMAT, HttpApi, HttpApiProps
+from constructs_lib.patterns.http_api import ACCESS_LOG_FORMAT, HttpApi, HttpApiProps
 from tests.unit.constructs_lib.conftest import SynthFn, only, skipped_checks
 
 KEY_ARN = "arn:aws:kms:us-west-2:123456789012:key/abc"

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from constructs_lib.notification_topic import NotificationTopic, NotificationTopicProps
+from constructs_lib.base.notification_topic import NotificationTopic, NotificationTopicProps
 from tests.unit.constructs_lib.conftest import SynthFn, only
 
 KEY_ARN = "arn:aws:kms:us-west-2:123456789012:key/abc"

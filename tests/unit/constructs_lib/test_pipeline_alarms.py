@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from constructs_lib.pipeline_alarms import (
+from constructs_lib.patterns.alarms import (
     DYNAMODB_OPERATIONS,
     AlarmSpec,
     AlarmWindow,

@@ -8,8 +8,8 @@ import pytest
 from cdktf import TerraformStack
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 
-from constructs_lib.pipeline_alarms import AlarmSpec, AlarmWindow, MetricRef
-from constructs_lib.pipeline_dashboard import (
+from constructs_lib.patterns.alarms import AlarmSpec, AlarmWindow, MetricRef
+from constructs_lib.patterns.dashboard import (
     GRID_WIDTH,
     DashboardSection,
     Graph,

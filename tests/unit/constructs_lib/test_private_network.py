@@ -7,7 +7,7 @@ import pytest
 from cdktf import TerraformStack
 from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction, LambdaFunctionVpcConfig
 
-from constructs_lib.private_network import (
+from constructs_lib.patterns.private_network import (
     DYNAMODB_DATA_ACTIONS,
     HTTPS_PORT,
     NETWORK_DELETE_TIMEOUT,

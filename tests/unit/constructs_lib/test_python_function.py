@@ -11,7 +11,7 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
 )
 
 from constructs_lib import python_function
-from constructs_lib.python_function import (
+from constructs_lib.base.python_function import (
     PythonFunction,
     PythonFunctionProps,
     VpcPlacement,

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from constructs_lib.records_table import RecordsTable, RecordsTableProps
+from constructs_lib.base.records_table import RecordsTable, RecordsTableProps
 from tests.unit.constructs_lib.conftest import SynthFn, only
 
 KEY_ARN = "arn:aws:kms:us-west-2:123456789012:key/abc"

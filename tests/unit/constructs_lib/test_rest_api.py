@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from config.api import ApiRoute, QuotaSettings, ThrottleSettings
-from constructs_lib.rest_api import ACCESS_LOG_FORMAT, RestApi, RestApiProps
+from constructs_lib.patterns.rest_api import ACCESS_LOG_FORMAT, RestApi, RestApiProps
 from tests.unit.constructs_lib.conftest import SynthFn, only, skipped_checks
 
 KEY_ARN = "arn:aws:kms:us-west-2:123456789012:key/abc"

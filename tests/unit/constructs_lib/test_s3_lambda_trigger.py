@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from constructs_lib.s3_lambda_trigger import S3LambdaTrigger, S3LambdaTriggerProps
+from constructs_lib.patterns.s3_lambda_trigger import S3LambdaTrigger, S3LambdaTriggerProps
 from tests.unit.constructs_lib.conftest import SynthFn, only
 
 PROPS: dict[str, Any] = {

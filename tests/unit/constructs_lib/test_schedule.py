@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from constructs_lib.schedule import EVENTBRIDGE_PRINCIPAL, Schedule, ScheduleProps
+from constructs_lib.patterns.schedule import EVENTBRIDGE_PRINCIPAL, Schedule, ScheduleProps
 from tests.unit.constructs_lib.conftest import SynthFn, only
 
 KEY_ARN = "arn:aws:kms:us-west-2:123456789012:key/abc"

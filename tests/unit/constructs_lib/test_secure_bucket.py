@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from cdktf import TerraformStack
 
-from constructs_lib.secure_bucket import SecureBucket, SecureBucketProps
+from constructs_lib.base.secure_bucket import SecureBucket, SecureBucketProps
 from tests.unit.constructs_lib.conftest import SynthFn, only, skipped_checks
 
 KEY_ARN = "arn:aws:kms:us-west-2:123456789012:key/abc"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from cdktf import TerraformStack
 
-from constructs_lib.workflow import (
+from constructs_lib.patterns.state_machine import (
     CHOICE_STATE,
     LAMBDA_INVOKE_RESOURCE,
     LAMBDA_SERVICE_ERRORS,

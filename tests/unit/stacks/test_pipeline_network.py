@@ -11,7 +11,7 @@ import pytest
 
 from config.deployment import DeploymentTarget, StateBackendSettings
 from config.environments import build_environments
-from constructs_lib.workflow import LOG_DELIVERY_PRINCIPAL
+from constructs_lib.patterns.state_machine import LOG_DELIVERY_PRINCIPAL
 from stacks.pipeline_stack import EMULATOR_STATE_MACHINE_SKIP_REASON, PipelineStack
 
 ENVIRONMENTS = build_environments()

@@ -31,17 +31,12 @@ from cdktf_cdktf_provider_aws.apigatewayv2_stage import (
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
-from config.api import (
-    RECORDS_ROUTES,
-    ApiRoute,
-    ThrottleSettings,
-    check_origins,
-    check_routes,
-    path_slug,
-)
-from config.environments import LOG_RETENTION_DAYS_ALLOWED
+from constructs_lib.aws_limits import check_log_retention
+from constructs_lib.base.log_groups import encrypted_log_group
+from constructs_lib.base.python_function import PythonFunction
 from constructs_lib.checkov_suppression import skip_check
-from constructs_lib.log_groups import encrypted_log_group
+from constructs_lib.patterns.api_routes import ApiRoute, check_origins, check_routes, path_slug
+from constructs_lib.specs import ThrottleSettings
 
 # The auto-deployed stage served at the API's base URL, with no stage name in the path.
 DEFAULT_STAGE_NAME = "$default"
@@ -84,15 +79,15 @@ JWT_IDENTITY_SOURCE = "$request.header.Authorization"
 class HttpApiProps:
     # Physical name of the API; the log group derives from it.
     name: str
-    function_name: str
-    function_invoke_arn: str
+    # The function every route proxies to.
+    function: PythonFunction
     # Browser origins allowed by CORS; '*' (alone) allows any site.
     cors_allowed_origins: Sequence[str]
     throttle: ThrottleSettings
     log_retention_days: int
     # Encrypts the access log group.
     kms_key_arn: str
-    routes: Sequence[ApiRoute] = RECORDS_ROUTES
+    routes: Sequence[ApiRoute]
     # With an issuer, routes need a JWT from it; without one they need SigV4 (AWS_IAM).
     jwt_issuer: str | None = None
     jwt_audience: Sequence[str] = ()
@@ -107,11 +102,7 @@ class HttpApiProps:
         check_routes("routes", self.routes)
         check_origins("cors_allowed_origins", self.cors_allowed_origins, allow_wildcard=True)
         self.throttle.validate("throttle")
-        if self.log_retention_days not in LOG_RETENTION_DAYS_ALLOWED:
-            raise ValueError(
-                f"log_retention_days {self.log_retention_days!r} is not a CloudWatch Logs "
-                "retention value"
-            )
+        check_log_retention("log_retention_days", self.log_retention_days)
         if self.jwt_issuer is None and self.jwt_audience:
             raise ValueError("jwt_audience needs jwt_issuer")
         if self.jwt_issuer is not None:
@@ -155,7 +146,7 @@ class HttpApi(Construct):
             api_id=self.api.id,
             integration_type="AWS_PROXY",
             integration_method="POST",
-            integration_uri=props.function_invoke_arn,
+            integration_uri=props.function.function.invoke_arn,
             payload_format_version="2.0",
             timeout_milliseconds=INTEGRATION_TIMEOUT_MS,
         )
@@ -232,7 +223,7 @@ class HttpApi(Construct):
             f"permission-{name}",
             statement_id=f"{props.name}-http-{name}"[:100],
             action="lambda:InvokeFunction",
-            function_name=props.function_name,
+            function_name=props.function.function.function_name,
             principal="apigateway.amazonaws.com",
             source_arn=f"{self.api.execution_arn}/{DEFAULT_STAGE_NAME}/{route.method}{route.arn_path}",
         )

@@ -14,14 +14,16 @@ from cdktf_cdktf_provider_aws.cloudwatch_event_target import (
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
-from config.operations import check_schedule_expression
-from constructs_lib.dead_letter_queue import DeadLetterQueue, DeadLetterQueueProps, QueueSender
+from constructs_lib.aws_limits import (
+    EVENTBRIDGE_TARGET_EVENT_AGE_SECONDS_RANGE,
+    EVENTBRIDGE_TARGET_RETRY_ATTEMPTS_RANGE,
+    check_schedule_expression,
+)
+from constructs_lib.base.dead_letter_queue import DeadLetterQueue, DeadLetterQueueProps, QueueSender
+from constructs_lib.base.python_function import PythonFunction
 
 # The service that delivers scheduled events; the KMS key policy must admit it for the DLQ.
 EVENTBRIDGE_PRINCIPAL = "events.amazonaws.com"
-# EventBridge's documented retry-policy bounds.
-TARGET_RETRY_ATTEMPTS_RANGE = (0, 185)
-TARGET_EVENT_AGE_SECONDS_RANGE = (60, 86_400)
 # Delivery fails on throttling or a broken permission: backed-off retries ride out the
 # first, and the second reaches the DLQ within the hour instead of after a day of retrying.
 DEFAULT_TARGET_RETRY_ATTEMPTS = 10
@@ -37,8 +39,8 @@ class ScheduleProps:
     schedule_expression: str
     # False deploys the rule DISABLED: nothing fires, turning it on changes one attribute.
     enabled: bool = True
-    function_arn: str
-    function_name: str
+    # The function each scheduled event invokes.
+    function: PythonFunction
     # Encrypts the target's dead-letter queue.
     kms_key_arn: str
     dead_letter_queue_name: str
@@ -52,13 +54,13 @@ class ScheduleProps:
                 f"got {self.rule_name!r}"
             )
         check_schedule_expression("schedule_expression", self.schedule_expression)
-        low, high = TARGET_RETRY_ATTEMPTS_RANGE
+        low, high = EVENTBRIDGE_TARGET_RETRY_ATTEMPTS_RANGE
         if not low <= self.maximum_retry_attempts <= high:
             raise ValueError(
                 f"maximum_retry_attempts must be from {low} to {high}, "
                 f"got {self.maximum_retry_attempts}"
             )
-        low, high = TARGET_EVENT_AGE_SECONDS_RANGE
+        low, high = EVENTBRIDGE_TARGET_EVENT_AGE_SECONDS_RANGE
         if not low <= self.maximum_event_age_seconds <= high:
             raise ValueError(
                 f"maximum_event_age_seconds must be from {low} to {high}, "
@@ -100,7 +102,7 @@ class Schedule(Construct):
             "permission",
             statement_id="AllowInvokeFromSchedule",
             action="lambda:InvokeFunction",
-            function_name=props.function_name,
+            function_name=props.function.function.function_name,
             principal=EVENTBRIDGE_PRINCIPAL,
             source_arn=self.rule.arn,
         )
@@ -109,7 +111,7 @@ class Schedule(Construct):
             "target",
             rule=self.rule.name,
             target_id="function",
-            arn=props.function_arn,
+            arn=props.function.function.arn,
             retry_policy=CloudwatchEventTargetRetryPolicy(
                 maximum_retry_attempts=props.maximum_retry_attempts,
                 maximum_event_age_in_seconds=props.maximum_event_age_seconds,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from cdktf import Fn, TerraformResourceLifecycle
@@ -55,23 +55,21 @@ from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
 from constructs import Construct
 
-from config.api import (
+from constructs_lib.aws_limits import check_log_retention
+from constructs_lib.base.log_groups import encrypted_log_group
+from constructs_lib.base.policy_statements import service_assume_role
+from constructs_lib.base.python_function import PythonFunction
+from constructs_lib.checkov_suppression import skip_check
+from constructs_lib.patterns.api_routes import (
     API_AUTH_MODES,
-    RECORDS_ROUTES,
-    RECORDS_WRITE_SCHEMA,
     ApiAuth,
     ApiRoute,
-    QuotaSettings,
-    ThrottleSettings,
     arn_path,
     check_routes,
     path_parameters,
     path_slug,
 )
-from config.environments import LOG_RETENTION_DAYS_ALLOWED
-from constructs_lib.checkov_suppression import skip_check
-from constructs_lib.log_groups import encrypted_log_group
-from constructs_lib.policy_statements import service_assume_role
+from constructs_lib.specs import QuotaSettings, ThrottleSettings
 
 # One JSON object per request, so log queries can filter on any field.
 ACCESS_LOG_FORMAT = json.dumps(
@@ -117,8 +115,8 @@ class RestApiProps:
     # Physical name of the API; log groups and the usage plan derive from it.
     name: str
     stage_name: str
-    function_name: str
-    function_invoke_arn: str
+    # The function every route proxies to.
+    function: PythonFunction
     # Callers authenticate with an API key (usage plan with quota) or SigV4 (IAM).
     auth: ApiAuth
     throttle: ThrottleSettings
@@ -133,9 +131,9 @@ class RestApiProps:
     # is account- and region-wide: True makes this API create and own it; False asserts it
     # is already set elsewhere (another stack, the landing zone).
     manage_account_cloudwatch_role: bool
-    routes: Sequence[ApiRoute] = RECORDS_ROUTES
+    routes: Sequence[ApiRoute]
     # JSON Schema (draft 4) that API Gateway checks on POST, PUT and PATCH bodies.
-    write_body_schema: Mapping[str, Any] = field(default_factory=lambda: RECORDS_WRITE_SCHEMA)
+    write_body_schema: Mapping[str, Any]
     logging_level: Literal["ERROR", "INFO"] = DEFAULT_LOGGING_LEVEL
     xray_tracing: bool = True
     # A WAFv2 web ACL for the stage; otherwise say why there is none.
@@ -157,11 +155,7 @@ class RestApiProps:
             self.quota.validate("quota")
         elif self.quota is not None:
             raise ValueError("quota applies only when auth is 'api_key'; leave it unset")
-        if self.log_retention_days not in LOG_RETENTION_DAYS_ALLOWED:
-            raise ValueError(
-                f"log_retention_days {self.log_retention_days!r} is not a CloudWatch Logs "
-                "retention value"
-            )
+        check_log_retention("log_retention_days", self.log_retention_days)
         if self.logging_level not in ("ERROR", "INFO"):
             raise ValueError(f"logging_level must be 'ERROR' or 'INFO', got {self.logging_level!r}")
         if (self.web_acl_arn is None) == (self.no_web_acl_reason is None):
@@ -390,7 +384,7 @@ class RestApi(Construct):
             type="AWS_PROXY",
             # Lambda is always invoked with POST, whatever the client's method.
             integration_http_method="POST",
-            uri=props.function_invoke_arn,
+            uri=props.function.function.invoke_arn,
             timeout_milliseconds=INTEGRATION_TIMEOUT_MS,
         )
         self.permissions[key] = LambdaPermission(
@@ -398,7 +392,7 @@ class RestApi(Construct):
             f"permission-{name}",
             statement_id=f"{props.name}-{props.stage_name}-{name}"[:100],
             action="lambda:InvokeFunction",
-            function_name=props.function_name,
+            function_name=props.function.function.function_name,
             principal="apigateway.amazonaws.com",
             source_arn=(
                 f"{self.api.execution_arn}/{props.stage_name}/{spec.method}{arn_path(spec.path)}"

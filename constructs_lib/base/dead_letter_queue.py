@@ -16,7 +16,7 @@ from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
-from constructs_lib.policy_statements import deny_insecure_transport
+from constructs_lib.base.policy_statements import deny_insecure_transport
 
 # SQS's maximum: two weeks to notice, fix the cause and redrive before a message expires.
 DEFAULT_MESSAGE_RETENTION_SECONDS = 14 * 24 * 60 * 60

@@ -77,11 +77,13 @@ from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import (
 )
 from constructs import Construct
 
-from config.network import AVAILABILITY_ZONE_COUNT, check_vpc_cidr
-from constructs_lib.log_groups import encrypted_log_group
-from constructs_lib.policy_statements import service_assume_role
-from constructs_lib.python_function import VpcPlacement
+from constructs_lib.aws_limits import check_vpc_cidr
+from constructs_lib.base.log_groups import encrypted_log_group
+from constructs_lib.base.policy_statements import service_assume_role
+from constructs_lib.base.python_function import VpcPlacement
 
+# Two AZs keep the functions running through one zone's outage; Lambda wants at least two.
+AVAILABILITY_ZONE_COUNT = 2
 # The VPC is cut into quarters: two private subnets, one public (NAT only), one spare.
 SUBNET_PREFIX_DIFF = 2
 HTTPS_PORT = 443
@@ -154,9 +156,6 @@ class PrivateNetworkProps:
     # Encrypts the flow-log group.
     kms_key_arn: str
     flow_log_retention_days: int
-    # The only buckets and tables the gateway endpoints let traffic reach.
-    s3_bucket_arns: Sequence[str]
-    dynamodb_table_arns: Sequence[str]
     interface_endpoints: Sequence[InterfaceEndpointAccess] = ()
     # Adds a public subnet, an internet gateway and one NAT gateway, and allows 443 to anywhere.
     outbound_internet: bool = False
@@ -167,15 +166,6 @@ class PrivateNetworkProps:
 
     def __post_init__(self) -> None:
         check_vpc_cidr("cidr_block", self.cidr_block)
-        if not self.s3_bucket_arns:
-            raise ValueError(
-                "s3_bucket_arns must name at least one bucket; the S3 endpoint admits no others"
-            )
-        if not self.dynamodb_table_arns:
-            raise ValueError(
-                "dynamodb_table_arns must name at least one table; "
-                "the DynamoDB endpoint admits no others"
-            )
         services = [endpoint.service for endpoint in self.interface_endpoints]
         for index, endpoint in enumerate(self.interface_endpoints):
             endpoint.validate(f"interface_endpoints[{index}]")
@@ -256,12 +246,6 @@ class PrivateNetwork(Construct):
             )
             self.private_subnets.append(subnet)
             self.private_route_tables.append(route_table)
-        self.s3_endpoint = self._gateway_endpoint(
-            "s3", S3_DATA_ACTIONS, _bucket_resources(props.s3_bucket_arns)
-        )
-        self.dynamodb_endpoint = self._gateway_endpoint(
-            "dynamodb", DYNAMODB_DATA_ACTIONS, _table_resources(props.dynamodb_table_arns)
-        )
         self.function_security_group = self._security_group(
             "function-security-group",
             f"{prefix}-functions",
@@ -269,8 +253,8 @@ class PrivateNetwork(Construct):
             + (" and through the NAT gateway" if props.outbound_internet else "")
             + ", nothing in",
         )
-        self._allow_https_out("s3", prefix_list_id=self.s3_endpoint.prefix_list_id)
-        self._allow_https_out("dynamodb", prefix_list_id=self.dynamodb_endpoint.prefix_list_id)
+        # Added by the constructs that own the buckets and tables: allow_s3, allow_dynamodb.
+        self.gateway_endpoints: dict[str, VpcEndpoint] = {}
         self.endpoint_security_group: SecurityGroup | None = None
         self.interface_endpoints: dict[str, VpcEndpoint] = {}
         for access in props.interface_endpoints:
@@ -334,10 +318,26 @@ class PrivateNetwork(Construct):
             ],
         )
 
+    def allow_s3(self, bucket_arns: Sequence[str]) -> VpcEndpoint:
+        """The S3 gateway endpoint, admitting object calls on exactly these buckets."""
+        return self._gateway_endpoint("s3", S3_DATA_ACTIONS, _bucket_resources(bucket_arns))
+
+    def allow_dynamodb(self, table_arns: Sequence[str]) -> VpcEndpoint:
+        """The DynamoDB gateway endpoint, admitting item calls on exactly these tables."""
+        return self._gateway_endpoint(
+            "dynamodb", DYNAMODB_DATA_ACTIONS, _table_resources(table_arns)
+        )
+
     def _gateway_endpoint(
         self, service: str, actions: Sequence[str], resources: Sequence[str]
     ) -> VpcEndpoint:
-        return VpcEndpoint(
+        if service in self.gateway_endpoints:
+            raise ValueError(
+                f"the {service} gateway endpoint already exists; give it every ARN at once"
+            )
+        if not resources:
+            raise ValueError(f"the {service} gateway endpoint must admit at least one resource")
+        endpoint = VpcEndpoint(
             self,
             f"{service}-endpoint",
             vpc_id=self.vpc.id,
@@ -347,6 +347,9 @@ class PrivateNetwork(Construct):
             policy=self._endpoint_policy(service, actions, resources).json,
             tags={"Name": f"{self._props.name_prefix}-{service}"},
         )
+        self._allow_https_out(service, prefix_list_id=endpoint.prefix_list_id)
+        self.gateway_endpoints[service] = endpoint
+        return endpoint
 
     def _security_group(self, construct_id: str, name: str, description: str) -> SecurityGroup:
         # No inline rules: the rule resources below own them, and Terraform then removes the

@@ -12,16 +12,18 @@ from cdktf_cdktf_provider_aws.s3_bucket_notification import (
 )
 from constructs import Construct
 
+from constructs_lib.base.python_function import PythonFunction
+from constructs_lib.base.secure_bucket import SecureBucket
+
 # Every way an object can appear: Put, Post, Copy and CompleteMultipartUpload.
 DEFAULT_EVENTS = ("s3:ObjectCreated:*",)
 
 
 @dataclass(frozen=True, kw_only=True)
 class S3LambdaTriggerProps:
-    bucket_name: str
-    bucket_arn: str
-    function_arn: str
-    function_name: str
+    bucket: SecureBucket
+    # Invoked asynchronously with each notification.
+    function: PythonFunction
     events: tuple[str, ...] = DEFAULT_EVENTS
     filter_prefix: str | None = None
     filter_suffix: str | None = None
@@ -44,19 +46,19 @@ class S3LambdaTrigger(Construct):
             "permission",
             statement_id="AllowInvokeFromIngestBucket",
             action="lambda:InvokeFunction",
-            function_name=props.function_name,
+            function_name=props.function.function.function_name,
             principal="s3.amazonaws.com",
-            source_arn=props.bucket_arn,
+            source_arn=props.bucket.bucket.arn,
             # Bucket names are global; pin the owner so a re-created name elsewhere can't invoke.
             source_account=DataAwsCallerIdentity(self, "caller").account_id,
         )
         self.notification = S3BucketNotification(
             self,
             "notification",
-            bucket=props.bucket_name,
+            bucket=props.bucket.bucket.id,
             lambda_function=[
                 S3BucketNotificationLambdaFunction(
-                    lambda_function_arn=props.function_arn,
+                    lambda_function_arn=props.function.function.arn,
                     events=list(props.events),
                     filter_prefix=props.filter_prefix,
                     filter_suffix=props.filter_suffix,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf import ITerraformDependable, Token
+from cdktf import Token
 from cdktf_cdktf_provider_aws.lambda_function_event_invoke_config import (
     LambdaFunctionEventInvokeConfig,
     LambdaFunctionEventInvokeConfigDestinationConfig,
@@ -13,9 +12,12 @@ from cdktf_cdktf_provider_aws.lambda_function_event_invoke_config import (
 )
 from constructs import Construct
 
-# Lambda's documented bounds.
-MAXIMUM_RETRY_ATTEMPTS_RANGE = (0, 2)
-MAXIMUM_EVENT_AGE_SECONDS_RANGE = (60, 21_600)
+from constructs_lib.aws_limits import (
+    LAMBDA_ASYNC_EVENT_AGE_SECONDS_RANGE,
+    LAMBDA_ASYNC_RETRY_ATTEMPTS_RANGE,
+)
+from constructs_lib.base.python_function import PythonFunction
+
 # Lambda's own defaults, written out so a plan shows them.
 DEFAULT_MAXIMUM_RETRY_ATTEMPTS = 2
 DEFAULT_MAXIMUM_EVENT_AGE_SECONDS = 21_600
@@ -23,23 +25,20 @@ DEFAULT_MAXIMUM_EVENT_AGE_SECONDS = 21_600
 
 @dataclass(frozen=True, kw_only=True)
 class AsyncInvocationProps:
-    function_name: str
+    function: PythonFunction
     maximum_retry_attempts: int = DEFAULT_MAXIMUM_RETRY_ATTEMPTS
     maximum_event_age_seconds: int = DEFAULT_MAXIMUM_EVENT_AGE_SECONDS
     # SQS queue, SNS topic, function or event bus that receives each failed event's record.
     on_failure_destination_arn: str
-    # Lambda checks the execution role may reach the destination when the config is saved,
-    # so the role's policy must be in place first.
-    wait_for: Sequence[ITerraformDependable] = ()
 
     def __post_init__(self) -> None:
-        low, high = MAXIMUM_RETRY_ATTEMPTS_RANGE
+        low, high = LAMBDA_ASYNC_RETRY_ATTEMPTS_RANGE
         if not low <= self.maximum_retry_attempts <= high:
             raise ValueError(
                 f"maximum_retry_attempts must be from {low} to {high}, "
                 f"got {self.maximum_retry_attempts}"
             )
-        low, high = MAXIMUM_EVENT_AGE_SECONDS_RANGE
+        low, high = LAMBDA_ASYNC_EVENT_AGE_SECONDS_RANGE
         if not low <= self.maximum_event_age_seconds <= high:
             raise ValueError(
                 f"maximum_event_age_seconds must be from {low} to {high}, "
@@ -58,7 +57,7 @@ class AsyncInvocation(Construct):
         self.config = LambdaFunctionEventInvokeConfig(
             self,
             "config",
-            function_name=props.function_name,
+            function_name=props.function.function.function_name,
             maximum_retry_attempts=props.maximum_retry_attempts,
             maximum_event_age_in_seconds=props.maximum_event_age_seconds,
             destination_config=LambdaFunctionEventInvokeConfigDestinationConfig(
@@ -66,5 +65,7 @@ class AsyncInvocation(Construct):
                     destination=props.on_failure_destination_arn
                 )
             ),
-            depends_on=list(props.wait_for) or None,
+            # Lambda checks that the execution role may reach the destination when the config
+            # is saved, so the role's policy must be in place first.
+            depends_on=[props.function.role_policy],
         )

@@ -22,10 +22,10 @@ from cdktf_cdktf_provider_aws.lambda_function import (
 )
 from constructs import Construct
 
+from constructs_lib.base.log_groups import encrypted_log_group
+from constructs_lib.base.policy_statements import service_assume_role
 from constructs_lib.checkov_suppression import skip_check
 from constructs_lib.code_archive import build_archive
-from constructs_lib.log_groups import encrypted_log_group
-from constructs_lib.policy_statements import service_assume_role
 
 # The newest runtime Powertools 3 and our layer are built for.
 DEFAULT_RUNTIME = "python3.12"
@@ -35,7 +35,7 @@ DEFAULT_ARCHITECTURE = "arm64"
 HANDLER_MODULE = "handler"
 HANDLER_FUNCTION = "lambda_handler"
 # Where function archives are built; the zip root holds the package folder.
-ARCHIVE_ROOT = Path(__file__).resolve().parent.parent / "build" / "functions"
+ARCHIVE_ROOT = Path(__file__).resolve().parents[2] / "build" / "functions"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,6 +105,8 @@ class PythonFunction(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, props: PythonFunctionProps) -> None:
         super().__init__(scope, construct_id)
+        # Known at synth time: alarms and capacity figures are relative to it.
+        self.timeout_seconds = props.timeout_seconds
         self.log_group = encrypted_log_group(
             self,
             "logs",

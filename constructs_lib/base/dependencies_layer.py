@@ -9,11 +9,11 @@ from cdktf import AssetType, Fn, TerraformAsset
 from cdktf_cdktf_provider_aws.lambda_layer_version import LambdaLayerVersion
 from constructs import Construct
 
+from constructs_lib.base.python_function import DEFAULT_ARCHITECTURE, DEFAULT_RUNTIME
 from constructs_lib.code_archive import build_archive
-from constructs_lib.python_function import DEFAULT_ARCHITECTURE, DEFAULT_RUNTIME
 
 # Built by `make layer` (tools/build_layer.py) from lambda_functions/requirements.txt.
-DEFAULT_LAYER_DIR = Path(__file__).resolve().parent.parent / "build" / "layer"
+DEFAULT_LAYER_DIR = Path(__file__).resolve().parents[2] / "build" / "layer"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,7 +19,7 @@ from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
-from constructs_lib.policy_statements import deny_insecure_transport
+from constructs_lib.base.policy_statements import deny_insecure_transport
 
 # The service that publishes alarm state changes; the KMS key policy must admit it too.
 CLOUDWATCH_ALARMS_PRINCIPAL = "cloudwatch.amazonaws.com"

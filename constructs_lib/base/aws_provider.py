@@ -1,4 +1,4 @@
-"""The AWS provider for one stack: region, default tags and the optional emulator target."""
+"""The AWS provider for one stack: region, default tags, account guard and endpoint override."""
 
 from __future__ import annotations
 
@@ -14,14 +14,14 @@ from cdktf_cdktf_provider_aws.provider import (
 )
 from constructs import Construct
 
-from config.deployment import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY
+from constructs_lib.specs import EndpointOverride
 
 # The bindings pin the exact provider release they were generated from (5.99.1); any 5.x
 # from 5.99 on has the same schema for what we use, including the 5.100.0 offline mirror.
 PROVIDER_VERSION_CONSTRAINT = "~> 5.99"
 
-# Every service endpoint the pipeline's resources call; an emulator must serve them all.
-EMULATED_SERVICES = (
+# Every service the pipeline's resources call; an endpoint override must serve them all.
+OVERRIDDEN_SERVICES = (
     "apigateway",
     "apigatewayv2",
     "applicationautoscaling",
@@ -48,27 +48,27 @@ class AwsProviderProps:
     default_tags: Mapping[str, str]
     # Refuse to run against any other account when set.
     allowed_account_id: str | None = None
-    # Emulator base URL (for example moto server); None targets real AWS.
-    endpoint_url: str | None = None
+    # One endpoint (and credentials) for every service, such as a local emulator; None is AWS.
+    endpoint: EndpointOverride | None = None
 
 
 class PipelineAwsProvider(Construct):
-    """Configures hashicorp/aws so every resource is tagged and, optionally, emulated."""
+    """Configures hashicorp/aws so every resource is tagged and, optionally, redirected."""
 
     def __init__(self, scope: Construct, construct_id: str, *, props: AwsProviderProps) -> None:
         super().__init__(scope, construct_id)
-        emulator: dict[str, Any] = {}
-        if props.endpoint_url is not None:
-            emulator = {
-                "access_key": EMULATOR_ACCESS_KEY,
-                "secret_key": EMULATOR_SECRET_KEY,
+        override: dict[str, Any] = {}
+        if props.endpoint is not None:
+            override = {
+                "access_key": props.endpoint.access_key,
+                "secret_key": props.endpoint.secret_key,
                 "endpoints": [
-                    AwsProviderEndpoints(**dict.fromkeys(EMULATED_SERVICES, props.endpoint_url))
+                    AwsProviderEndpoints(**dict.fromkeys(OVERRIDDEN_SERVICES, props.endpoint.url))
                 ],
                 "s3_use_path_style": True,
                 "skip_credentials_validation": True,
                 "skip_metadata_api_check": "true",
-                # The account lookup stays on: the emulator answers GetCallerIdentity, and
+                # The account lookup stays on: the endpoint answers GetCallerIdentity, and
                 # without an account the provider builds ARNs with an empty account field and
                 # reads same-account security-group references as cross-account (drift).
                 "skip_region_validation": True,
@@ -81,7 +81,7 @@ class PipelineAwsProvider(Construct):
             allowed_account_ids=(
                 [props.allowed_account_id] if props.allowed_account_id is not None else None
             ),
-            **emulator,
+            **override,
         )
         stack = TerraformStack.of(self)
         stack.add_override("terraform.required_providers.aws.source", "hashicorp/aws")

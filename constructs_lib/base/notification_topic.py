@@ -12,7 +12,7 @@ from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from constructs import Construct
 
-from constructs_lib.policy_statements import deny_insecure_transport
+from constructs_lib.base.policy_statements import deny_insecure_transport
 
 _TOPIC_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 

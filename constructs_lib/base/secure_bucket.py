@@ -39,8 +39,8 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 )
 from constructs import Construct
 
+from constructs_lib.base.policy_statements import deny_insecure_transport
 from constructs_lib.checkov_suppression import skip_check
-from constructs_lib.policy_statements import deny_insecure_transport
 
 # Long enough to recover from a bad overwrite, short enough not to pay for old versions forever.
 DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS = 30
@@ -66,8 +66,7 @@ class SecureBucketProps:
     # Why no S3 event notification is configured, when none is; None if one will be.
     no_event_notifications_reason: str | None = None
     extra_policy_statements: Sequence[DataAwsIamPolicyDocumentStatement] = ()
-    # The TLS-only Deny. Only an emulator that cannot evaluate aws:SecureTransport turns it
-    # off: moto treats the condition as always met and then refuses every object call.
+    # The TLS-only Deny; turned off only for a target that cannot evaluate aws:SecureTransport.
     deny_insecure_transport: bool = True
 
     def __post_init__(self) -> None:
@@ -245,3 +244,35 @@ class SecureBucket(Construct):
             )
         statements.extend(props.extra_policy_statements)
         return statements
+
+
+# S3 server access log delivery writes only to buckets encrypted with SSE-S3.
+ACCESS_LOG_SINK_SSE_REASON = "S3 server access log delivery supports only SSE-S3 on the target."
+
+
+def access_log_sink(
+    scope: Construct,
+    construct_id: str,
+    *,
+    bucket_name: str,
+    deny_insecure_transport: bool = True,
+    force_destroy: bool = False,
+    prevent_destroy: bool = True,
+    noncurrent_version_expiration_days: int = DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS,
+) -> SecureBucket:
+    """The bucket other buckets write their server access logs to (SSE-S3, never processed)."""
+    return SecureBucket(
+        scope,
+        construct_id,
+        props=SecureBucketProps(
+            bucket_name=bucket_name,
+            kms_key_arn=None,
+            sse_s3_reason=ACCESS_LOG_SINK_SSE_REASON,
+            is_access_log_sink=True,
+            deny_insecure_transport=deny_insecure_transport,
+            force_destroy=force_destroy,
+            prevent_destroy=prevent_destroy,
+            noncurrent_version_expiration_days=noncurrent_version_expiration_days,
+            no_event_notifications_reason="Access logs are read on demand, never processed.",
+        ),
+    )

@@ -15,7 +15,7 @@ from typing import Any
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from constructs import Construct
 
-from constructs_lib.pipeline_alarms import AlarmSpec, MetricRef
+from constructs_lib.patterns.alarms import AlarmSpec, MetricRef
 
 # CloudWatch dashboards are 24 grid columns wide.
 GRID_WIDTH = 24

@@ -1,0 +1,60 @@
+"""Every difference between a deployment to the local emulator and one to AWS, decided here.
+
+``DeploymentTarget.intent`` is the only thing the stacks consult: for AWS it is the secure
+default, and for an emulator ``EmulatorProfile.intent()`` relaxes exactly what the emulator
+cannot do, each with its reason. Constructs never learn that an emulator exists; they receive
+plain intent (an endpoint override, ``deny_insecure_transport=False``, a reason to skip the
+state machine).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from constructs_lib.specs import EndpointOverride
+
+# Emulators accept any credentials; these are the conventional placeholders.
+EMULATOR_ACCESS_KEY = "test"
+EMULATOR_SECRET_KEY = "test"  # noqa: S105 - not a secret, the emulator ignores it
+# moto treats the aws:SecureTransport condition as always false and then refuses every object
+# call on the bucket, Terraform's own state reads included.
+INSECURE_TRANSPORT_REASON = "moto cannot evaluate aws:SecureTransport"
+# The provider first calls ValidateStateMachineDefinition, which moto's server lacks, and
+# retries it forever; the state machine's role, log group and functions are still deployed.
+STATE_MACHINE_SKIP_REASON = (
+    "moto cannot create aws_sfn_state_machine (it lacks ValidateStateMachineDefinition)"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentIntent:
+    """What the stacks build differently for one target, as plain values constructs take."""
+
+    # Where every AWS call of the provider and the state backend goes; None is AWS itself.
+    endpoint: EndpointOverride | None = None
+    # The TLS-only Deny statement on buckets.
+    deny_insecure_transport: bool = True
+    # Why the workflow's state machine is left out; None creates it.
+    state_machine_skip_reason: str | None = None
+
+
+# Real AWS: nothing relaxed.
+AWS_INTENT = DeploymentIntent()
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmulatorProfile:
+    """A local emulator (moto server) at ``endpoint_url``."""
+
+    endpoint_url: str
+
+    def intent(self) -> DeploymentIntent:
+        return DeploymentIntent(
+            endpoint=EndpointOverride(
+                url=self.endpoint_url,
+                access_key=EMULATOR_ACCESS_KEY,
+                secret_key=EMULATOR_SECRET_KEY,
+            ),
+            deny_insecure_transport=False,
+            state_machine_skip_reason=STATE_MACHINE_SKIP_REASON,
+        )

@@ -1,0 +1,192 @@
+"""AWS's documented limits, and the checks that hold a value to them.
+
+Every bound a construct or an environment profile is checked against lives here once, with
+the service documentation it comes from, so that a bad value fails at synth time with a
+message naming the field instead of half-way through ``terraform apply``. The module imports
+nothing from cdktf: ``config/`` uses these checks without starting the jsii kernel.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from collections.abc import Sequence
+
+# --- Lambda (Lambda Developer Guide, "Lambda quotas") ---------------------------------------
+LAMBDA_MEMORY_MB_RANGE = (128, 10_240)
+LAMBDA_TIMEOUT_SECONDS_RANGE = (1, 900)
+# Reserved concurrency cannot exceed the account's default 1,000 concurrent executions.
+LAMBDA_RESERVED_CONCURRENCY_RANGE = (1, 1000)
+LAMBDA_FUNCTION_NAME_MAX = 64
+# Asynchronous invocation: "Configuring error handling for asynchronous invocation".
+LAMBDA_ASYNC_RETRY_ATTEMPTS_RANGE = (0, 2)
+LAMBDA_ASYNC_EVENT_AGE_SECONDS_RANGE = (60, 21_600)
+
+# --- API Gateway ("Amazon API Gateway quotas") ---------------------------------------------
+# A REST API stops waiting for its integration after 29 s; a longer Lambda timeout is wasted.
+API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29
+
+# --- CloudWatch Logs (PutRetentionPolicy API reference) -------------------------------------
+LOG_RETENTION_DAYS_ALLOWED = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+     3288, 3653}
+)  # fmt: skip
+
+# --- CloudWatch alarms (PutMetricAlarm API reference) ---------------------------------------
+# Standard-resolution alarms evaluate whole minutes, over at most one day.
+ALARM_PERIOD_SECONDS_RANGE = (60, 86_400)
+
+# --- EventBridge (PutTargets API reference, RetryPolicy) ------------------------------------
+EVENTBRIDGE_TARGET_RETRY_ATTEMPTS_RANGE = (0, 185)
+EVENTBRIDGE_TARGET_EVENT_AGE_SECONDS_RANGE = (60, 86_400)
+
+# --- S3 ("Bucket naming rules"; "Amazon S3 objects overview") -------------------------------
+S3_BUCKET_NAME_LENGTH_RANGE = (3, 63)
+S3_MAX_OBJECT_BYTES = 5 * 1024**4
+
+# --- SQS ("Amazon SQS quotas") --------------------------------------------------------------
+SQS_QUEUE_NAME_MAX = 80
+SQS_MESSAGE_RETENTION_SECONDS_RANGE = (60, 1_209_600)
+SQS_VISIBILITY_TIMEOUT_SECONDS_RANGE = (0, 43_200)
+
+# --- DynamoDB ("Service, account, and table quotas") ----------------------------------------
+# Provisioned capacity units per table per dimension under the default account quota.
+DYNAMODB_TABLE_CAPACITY_UNITS_RANGE = (1, 40_000)
+
+# --- KMS (ScheduleKeyDeletion API reference) ------------------------------------------------
+KMS_DELETION_WINDOW_DAYS_RANGE = (7, 30)
+
+# --- VPC ("Amazon VPC quotas"; VPC CIDR blocks) ---------------------------------------------
+# AWS accepts /16 to /28; /24 is the smallest that still gives each of four subnets 59 IPs.
+VPC_PREFIX_LENGTH_RANGE = (16, 24)
+
+_RATE_PATTERN = re.compile(r"rate\((?P<value>\d+) (?P<unit>minutes?|hours?|days?)\)")
+_CRON_PATTERN = re.compile(r"cron\((?P<fields>[^()]+)\)")
+_CRON_FIELD_PATTERN = re.compile(r"[0-9A-Za-z*?,/#\-]+")
+_REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+
+
+def require_bool(field_name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"{field_name} must be true or false, got {value!r}")
+
+
+def require_int(field_name: str, value: object, low: int, high: int | None = None) -> None:
+    """An integer (never a bool) from ``low`` to ``high``, or at least ``low`` without a high."""
+    in_range = (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and low <= value
+        and (high is None or value <= high)
+    )
+    if not in_range:
+        bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+        raise ValueError(f"{field_name} must be an integer {bounds}, got {value!r}")
+
+
+def require_int_range(field_name: str, value: object, bounds: tuple[int, int]) -> None:
+    require_int(field_name, value, *bounds)
+
+
+def require_number(field_name: str, value: object, low: float, high: float) -> None:
+    """A finite number (int or float, never a bool) from ``low`` to ``high``."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not low <= value <= high
+    ):
+        raise ValueError(f"{field_name} must be a number from {low} to {high}, got {value!r}")
+
+
+def require_positive_number(field_name: str, value: object) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ValueError(f"{field_name} must be a number greater than 0, got {value!r}")
+
+
+def require_fraction(field_name: str, value: object) -> None:
+    """A share above 0 and at most 1, such as an error rate."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise ValueError(f"{field_name} must be a fraction above 0 and at most 1, got {value!r}")
+
+
+def require_one_of(field_name: str, value: object, allowed: Sequence[object]) -> None:
+    if value not in allowed:
+        raise ValueError(
+            f"{field_name} must be one of {', '.join(map(repr, allowed))}, got {value!r}"
+        )
+
+
+def check_region(field_name: str, region: str) -> None:
+    if not isinstance(region, str) or not _REGION_PATTERN.match(region):
+        raise ValueError(f"{field_name} {region!r} is not an AWS region name like 'us-west-2'")
+
+
+def check_log_retention(field_name: str, days: object) -> None:
+    if days not in LOG_RETENTION_DAYS_ALLOWED:
+        raise ValueError(
+            f"{field_name} {days!r} is not a CloudWatch Logs retention value "
+            f"({', '.join(map(str, sorted(LOG_RETENTION_DAYS_ALLOWED)))})"
+        )
+
+
+def check_schedule_expression(field_name: str, expression: str) -> None:
+    """Raise ValueError naming ``field_name`` unless EventBridge accepts ``expression``.
+
+    rate(): a positive whole number with a singular unit for 1 and a plural unit otherwise.
+    cron(): six fields, and exactly one of day-of-month and day-of-week is '?'.
+    """
+    rate = _RATE_PATTERN.fullmatch(expression)
+    if rate is not None:
+        value, unit = int(rate["value"]), rate["unit"]
+        if value < 1:
+            raise ValueError(f"{field_name} {expression!r}: the rate must be at least 1")
+        if (value == 1) == unit.endswith("s"):
+            expected = unit.rstrip("s") if value == 1 else f"{unit}s"
+            raise ValueError(
+                f"{field_name} {expression!r}: EventBridge needs rate({value} {expected})"
+            )
+        return
+    cron = _CRON_PATTERN.fullmatch(expression)
+    if cron is not None:
+        fields = cron["fields"].split()
+        if len(fields) != 6 or not all(_CRON_FIELD_PATTERN.fullmatch(part) for part in fields):
+            raise ValueError(
+                f"{field_name} {expression!r}: cron() takes six fields: "
+                "minutes hours day-of-month month day-of-week year"
+            )
+        if (fields[2] == "?") == (fields[4] == "?"):
+            raise ValueError(
+                f"{field_name} {expression!r}: exactly one of day-of-month and day-of-week "
+                "must be '?'"
+            )
+        return
+    raise ValueError(
+        f"{field_name} must be rate(<n> <unit>) or cron(<six fields>), got {expression!r}"
+    )
+
+
+def check_vpc_cidr(field_name: str, cidr: str) -> ipaddress.IPv4Network:
+    """Parse a VPC range; raise ValueError naming ``field_name`` when AWS would refuse it."""
+    try:
+        network = ipaddress.ip_network(cidr, strict=True)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{field_name} {cidr!r} is not a network address like 10.0.0.0/16 "
+            "(host bits must be zero)"
+        ) from None
+    low, high = VPC_PREFIX_LENGTH_RANGE
+    if not isinstance(network, ipaddress.IPv4Network) or not network.is_private:
+        raise ValueError(f"{field_name} {cidr!r} must be a private IPv4 range (RFC 1918)")
+    if not low <= network.prefixlen <= high:
+        raise ValueError(
+            f"{field_name} {cidr!r} must have a prefix length from /{low} to /{high}, "
+            f"got /{network.prefixlen}"
+        )
+    return network

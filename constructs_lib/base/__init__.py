@@ -1,0 +1,1 @@
+"""Single-resource building blocks, each secure by default with explicit, reasoned opt-outs."""

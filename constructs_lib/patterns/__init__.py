@@ -1,0 +1,1 @@
+"""Reusable compositions of the base building blocks: APIs, network, schedule, alarms."""

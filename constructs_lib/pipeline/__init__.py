@@ -1,0 +1,1 @@
+"""The pipeline's domain constructs; ``stacks/pipeline_stack.py`` only wires these together."""

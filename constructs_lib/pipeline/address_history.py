@@ -1,0 +1,42 @@
+"""Where each part of a pipeline stack sat in earlier layouts, so deployed resources never move.
+
+Before the domain constructs (foundation, ingest, api, workflow, operations), every part was
+a direct child of the stack. Environments deployed from that layout get a ``moved`` block
+for each resource (``constructs_lib.addresses.keep_addresses``): their next plan reports the
+moves and nothing to destroy or replace. Keep an entry for as long as an environment
+deployed before the change may still exist; deleting it turns those moves into replacements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+# Construct path now -> construct path before the domain redesign.
+DOMAIN_REDESIGN_MOVES: Mapping[str, str] = MappingProxyType(
+    {
+        "foundation/key": "key",
+        "foundation/access-logs": "access-logs",
+        "foundation/records": "records",
+        "foundation/dependencies": "dependencies",
+        "foundation/dlq": "dlq",
+        "foundation/network": "network",
+        "ingest/bucket": "ingest",
+        "ingest/processor": "processor",
+        "ingest/trigger": "ingest-trigger",
+        "ingest/processor-async": "processor-async",
+        "api/api": "api",
+        "api/rest-api": "rest-api",
+        "api/http-api": "http-api",
+        "workflow/notifications": "notifications",
+        "workflow/validate": "validate",
+        "workflow/notify": "notify",
+        "workflow/state-machine": "workflow",
+        "operations/alarm-topic": "alarm-topic",
+        "operations/maintenance": "maintenance",
+        "operations/maintenance-async": "maintenance-async",
+        "operations/schedule": "schedule",
+        "operations/alarms": "alarms",
+        "operations/dashboard": "dashboard",
+    }
+)

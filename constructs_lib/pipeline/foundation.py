@@ -1,0 +1,269 @@
+"""What every other domain of one environment builds on.
+
+The environment's KMS key, the access-log sink, the records table, the dependencies layer,
+the failure queue that asynchronous functions hand their failed events to, and (when the
+environment asks for it) the private network. ``function()`` builds a Lambda function with
+everything functions here share: the name prefix, log retention, the key, the layer,
+Powertools settings and the VPC placement, or the reason there is none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocumentStatement,
+)
+from constructs import Construct
+from pipeline_common.environment import (
+    POWERTOOLS_LOG_LEVEL,
+    POWERTOOLS_METRICS_NAMESPACE,
+    POWERTOOLS_SERVICE_NAME,
+)
+
+from constructs_lib.base.alarm_topic import CLOUDWATCH_ALARMS_PRINCIPAL
+from constructs_lib.base.dead_letter_queue import DeadLetterQueue, DeadLetterQueueProps
+from constructs_lib.base.dependencies_layer import (
+    DEFAULT_LAYER_DIR,
+    DependenciesLayer,
+    DependenciesLayerProps,
+)
+from constructs_lib.base.encryption_key import EncryptionKey, EncryptionKeyProps
+from constructs_lib.base.python_function import PythonFunction, PythonFunctionProps
+from constructs_lib.base.records_table import RecordsTable, RecordsTableProps
+from constructs_lib.base.secure_bucket import SecureBucket, access_log_sink
+from constructs_lib.patterns.alarms import MetricRef, queue_alarm_specs, table_alarm_specs
+from constructs_lib.patterns.dashboard import Graph
+from constructs_lib.patterns.private_network import PrivateNetwork, PrivateNetworkProps
+from constructs_lib.patterns.schedule import EVENTBRIDGE_PRINCIPAL
+from constructs_lib.patterns.state_machine import LOG_DELIVERY_PRINCIPAL
+from constructs_lib.pipeline.monitoring import AlarmGroup, AlarmPolicy, add_outputs
+from constructs_lib.specs import FunctionSettings, TableSettings
+
+# One package per function: lambda_functions/<name>/handler.py.
+LAMBDA_FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "lambda_functions"
+# Services that encrypt with the environment key on our behalf: alarms publish to the
+# encrypted topic, EventBridge dead-letters to SQS, log delivery writes the workflow's
+# execution data into its encrypted log group.
+KEY_SERVICE_PRINCIPALS = (
+    CLOUDWATCH_ALARMS_PRINCIPAL,
+    EVENTBRIDGE_PRINCIPAL,
+    LOG_DELIVERY_PRINCIPAL,
+)
+NO_VPC_REASON = "VPC isolation is off in this environment's profile."
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkLayout:
+    """The private VPC every function joins."""
+
+    cidr_block: str
+    outbound_internet: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class FoundationProps:
+    # <project>-<environment>: the root of every physical name.
+    name_prefix: str
+    region: str
+    # The CloudWatch metrics namespace the functions publish their own metrics to.
+    metrics_namespace: str
+    key_deletion_window_days: int
+    table: TableSettings
+    # Stateful resources refuse deletion (API flag and Terraform prevent_destroy).
+    deletion_protection: bool
+    # Lets `terraform destroy` empty buckets; only for throwaway data.
+    force_destroy: bool
+    noncurrent_version_expiration_days: int
+    log_retention_days: int
+    # Powertools' log level in every function.
+    log_level: str
+    # The TLS-only Deny on buckets; off only where the target cannot evaluate it.
+    deny_insecure_transport: bool = True
+    # None keeps functions out of any VPC.
+    network: NetworkLayout | None = None
+    layer_dir: Path = DEFAULT_LAYER_DIR
+
+
+class Foundation(Construct):
+    """Key, access-log sink, records table, layer, failure queue and the optional network."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: FoundationProps) -> None:
+        super().__init__(scope, construct_id)
+        self.props = props
+        prefix = props.name_prefix
+        self.key = EncryptionKey(
+            self,
+            "key",
+            props=EncryptionKeyProps(
+                name_prefix=prefix,
+                region=props.region,
+                deletion_window_days=props.key_deletion_window_days,
+                service_principals=KEY_SERVICE_PRINCIPALS,
+            ),
+        )
+        self.access_logs: SecureBucket = access_log_sink(
+            self,
+            "access-logs",
+            bucket_name=f"{prefix}-access-logs-{props.region}",
+            deny_insecure_transport=props.deny_insecure_transport,
+            force_destroy=props.force_destroy,
+            prevent_destroy=props.deletion_protection,
+            noncurrent_version_expiration_days=props.noncurrent_version_expiration_days,
+        )
+        self.records = RecordsTable(
+            self,
+            "records",
+            props=RecordsTableProps(
+                table_name=f"{prefix}-records",
+                kms_key_arn=self.key.key.arn,
+                billing_mode=props.table.billing_mode,
+                read_capacity=props.table.read_capacity,
+                write_capacity=props.table.write_capacity,
+                deletion_protection=props.deletion_protection,
+            ),
+        )
+        self.layer = DependenciesLayer(
+            self,
+            "dependencies",
+            props=DependenciesLayerProps(
+                layer_name=f"{prefix}-dependencies", layer_dir=props.layer_dir
+            ),
+        )
+        self.failure_queue = DeadLetterQueue(
+            self,
+            "dlq",
+            props=DeadLetterQueueProps(queue_name=f"{prefix}-dlq", kms_key_arn=self.key.key.arn),
+        )
+        self.network: PrivateNetwork | None = None
+        if props.network is not None:
+            self.network = PrivateNetwork(
+                self,
+                "network",
+                props=PrivateNetworkProps(
+                    name_prefix=prefix,
+                    cidr_block=props.network.cidr_block,
+                    region=props.region,
+                    kms_key_arn=self.key.key.arn,
+                    flow_log_retention_days=props.log_retention_days,
+                    outbound_internet=props.network.outbound_internet,
+                ),
+            )
+            self.network.allow_dynamodb([self.records.table.arn])
+        outputs: dict[str, object] = {
+            "kms_key_arn": self.key.key.arn,
+            "records_table_name": self.records.table.name,
+            "records_table_arn": self.records.table.arn,
+            "records_table_stream_arn": self.records.table.stream_arn,
+            "dlq_queue_url": self.failure_queue.queue.url,
+            "dlq_queue_arn": self.failure_queue.queue.arn,
+        }
+        if self.network is not None:
+            outputs |= {
+                "vpc_id": self.network.vpc.id,
+                "private_subnet_ids": self.network.private_subnet_ids,
+                "function_security_group_id": self.network.function_security_group.id,
+            }
+        self.outputs = add_outputs(self, outputs)
+
+    def function(
+        self,
+        scope: Construct,
+        name: str,
+        *,
+        description: str,
+        sizing: FunctionSettings,
+        environment: Mapping[str, str],
+        statements: Sequence[DataAwsIamPolicyDocumentStatement],
+        no_dead_letter_reason: str,
+    ) -> PythonFunction:
+        """The function in lambda_functions/<name>, named <prefix>-<name>, under ``scope``."""
+        props = self.props
+        return PythonFunction(
+            scope,
+            name,
+            props=PythonFunctionProps(
+                function_name=f"{props.name_prefix}-{name}",
+                source_dir=LAMBDA_FUNCTIONS_DIR / name,
+                description=description,
+                memory_mb=sizing.memory_mb,
+                timeout_seconds=sizing.timeout_seconds,
+                reserved_concurrency=sizing.reserved_concurrency,
+                log_retention_days=props.log_retention_days,
+                kms_key_arn=self.key.key.arn,
+                layer_arns=[self.layer.layer.arn],
+                environment={
+                    **environment,
+                    POWERTOOLS_SERVICE_NAME: name,
+                    POWERTOOLS_METRICS_NAMESPACE: props.metrics_namespace,
+                    POWERTOOLS_LOG_LEVEL: props.log_level,
+                },
+                policy_statements=statements,
+                no_dead_letter_reason=no_dead_letter_reason,
+                vpc=self.network.function_placement if self.network is not None else None,
+                no_vpc_reason=None if self.network is not None else NO_VPC_REASON,
+            ),
+        )
+
+    def failure_destination_statements(self) -> list[DataAwsIamPolicyDocumentStatement]:
+        """What a function's role needs to hand its failed async events to the failure queue."""
+        return [
+            DataAwsIamPolicyDocumentStatement(
+                sid="SendFailedEventsToDlq",
+                actions=["sqs:SendMessage"],
+                resources=[self.failure_queue.queue.arn],
+            ),
+            # The queue is SSE-KMS: each send needs a data key (kms:Decrypt is granted already).
+            DataAwsIamPolicyDocumentStatement(
+                sid="EncryptFailedEvents",
+                actions=["kms:GenerateDataKey"],
+                resources=[self.key.key.arn],
+            ),
+        ]
+
+    @property
+    def functions(self) -> Sequence[PythonFunction]:
+        return ()
+
+    def alarm_groups(self, policy: AlarmPolicy) -> list[AlarmGroup]:
+        thresholds = policy.thresholds
+        return [
+            AlarmGroup(
+                title="Records table",
+                specs=table_alarm_specs(
+                    label="records-table",
+                    table_name=self.records.table.name,
+                    throttled_requests=thresholds.dynamodb_throttled_requests,
+                    system_errors=thresholds.dynamodb_system_errors,
+                    window=policy.window,
+                ),
+            ),
+            AlarmGroup(
+                title="Failed events",
+                specs=queue_alarm_specs(
+                    label="dlq",
+                    queue_name=self.failure_queue.queue.name,
+                    visible_messages=thresholds.dlq_visible_messages,
+                    window=policy.window,
+                ),
+            ),
+        ]
+
+    def traffic_graphs(self) -> list[Graph]:
+        return [
+            Graph(
+                title="Records table capacity",
+                metrics=[
+                    MetricRef(
+                        namespace="AWS/DynamoDB",
+                        metric_name=f"Consumed{kind}CapacityUnits",
+                        dimensions={"TableName": self.records.table.name},
+                        statistic="Sum",
+                        label=f"{kind.lower()} units",
+                    )
+                    for kind in ("Read", "Write")
+                ],
+            )
+        ]

@@ -1,0 +1,207 @@
+"""Plain, validated settings that constructs take: sizing, throttles, capacity, thresholds.
+
+These are the values an environment profile chooses and a construct consumes, so both sides
+share one definition. ``validate(prefix)`` names the field in every error, with whatever
+prefix the caller gives (``processor.memory_mb``, ``throttle.rate_limit``). Nothing here
+imports cdktf, so ``config/`` builds and checks them without starting the jsii kernel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from constructs_lib.aws_limits import (
+    ALARM_PERIOD_SECONDS_RANGE,
+    DYNAMODB_TABLE_CAPACITY_UNITS_RANGE,
+    LAMBDA_MEMORY_MB_RANGE,
+    LAMBDA_RESERVED_CONCURRENCY_RANGE,
+    LAMBDA_TIMEOUT_SECONDS_RANGE,
+    require_fraction,
+    require_int,
+    require_int_range,
+    require_one_of,
+    require_positive_number,
+)
+
+BillingMode = Literal["PAY_PER_REQUEST", "PROVISIONED"]
+BILLING_MODES: tuple[BillingMode, ...] = ("PAY_PER_REQUEST", "PROVISIONED")
+QuotaPeriod = Literal["DAY", "WEEK", "MONTH"]
+QUOTA_PERIODS: tuple[QuotaPeriod, ...] = ("DAY", "WEEK", "MONTH")
+
+# Steady requests per second and burst per stage (and per API key), sized for a small team.
+DEFAULT_THROTTLE_RATE_LIMIT = 10.0
+DEFAULT_THROTTLE_BURST_LIMIT = 20
+# Requests per API key per period; a runaway client stops here instead of at the bill.
+DEFAULT_QUOTA_LIMIT = 10_000
+DEFAULT_QUOTA_PERIOD: QuotaPeriod = "DAY"
+
+# Production alarm baselines; looser environments raise them.
+# A single failed or throttled invocation in a period is already worth a look.
+DEFAULT_LAMBDA_ERRORS = 1
+DEFAULT_LAMBDA_THROTTLES = 1
+# p99 at 80% of the timeout leaves room to act before invocations start timing out.
+DEFAULT_LAMBDA_DURATION_P99_TIMEOUT_RATIO = 0.8
+# Shares of all requests: 1% server errors, 5% client errors.
+DEFAULT_API_5XX_RATE = 0.01
+DEFAULT_API_4XX_RATE = 0.05
+# One second at p99 is slow for a single-item read or a short page.
+DEFAULT_API_LATENCY_P99_MS = 1_000
+# Any throttled request or DynamoDB-side error means lost or delayed writes.
+DEFAULT_DYNAMODB_THROTTLED_REQUESTS = 1
+DEFAULT_DYNAMODB_SYSTEM_ERRORS = 1
+# One message in a dead-letter queue is one event that needs a human.
+DEFAULT_DLQ_VISIBLE_MESSAGES = 1
+DEFAULT_WORKFLOW_FAILED_EXECUTIONS = 1
+DEFAULT_WORKFLOW_TIMED_OUT_EXECUTIONS = 1
+# Five minutes smooths single-request blips without delaying a page by much.
+DEFAULT_ALARM_PERIOD_SECONDS = 300
+DEFAULT_ALARM_EVALUATION_PERIODS = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionSettings:
+    """Sizing for one Lambda function; every function of the pipeline is sized with one."""
+
+    memory_mb: int
+    timeout_seconds: int
+    # None leaves the function on the account's unreserved pool.
+    reserved_concurrency: int | None = None
+
+    def validate(self, prefix: str) -> None:
+        require_int_range(f"{prefix}.memory_mb", self.memory_mb, LAMBDA_MEMORY_MB_RANGE)
+        require_int_range(
+            f"{prefix}.timeout_seconds", self.timeout_seconds, LAMBDA_TIMEOUT_SECONDS_RANGE
+        )
+        if self.reserved_concurrency is not None:
+            require_int_range(
+                f"{prefix}.reserved_concurrency",
+                self.reserved_concurrency,
+                LAMBDA_RESERVED_CONCURRENCY_RANGE,
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThrottleSettings:
+    """Token bucket for an API stage or an API key: steady rate plus short bursts."""
+
+    rate_limit: float = DEFAULT_THROTTLE_RATE_LIMIT
+    burst_limit: int = DEFAULT_THROTTLE_BURST_LIMIT
+
+    def validate(self, prefix: str) -> None:
+        try:
+            require_positive_number(f"{prefix}.rate_limit", self.rate_limit)
+        except ValueError:
+            raise ValueError(
+                f"{prefix}.rate_limit must be a number of requests per second greater than 0, "
+                f"got {self.rate_limit!r}"
+            ) from None
+        require_int(f"{prefix}.burst_limit", self.burst_limit, 1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuotaSettings:
+    """How many requests one API key may make per period."""
+
+    limit: int = DEFAULT_QUOTA_LIMIT
+    period: QuotaPeriod = DEFAULT_QUOTA_PERIOD
+
+    def validate(self, prefix: str) -> None:
+        require_int(f"{prefix}.limit", self.limit, 1)
+        require_one_of(f"{prefix}.period", self.period, QUOTA_PERIODS)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TableSettings:
+    """Capacity for a DynamoDB table: on demand, or provisioned units to autoscale from."""
+
+    billing_mode: BillingMode = "PAY_PER_REQUEST"
+    read_capacity: int | None = None
+    write_capacity: int | None = None
+
+    def validate(self, prefix: str) -> None:
+        require_one_of(f"{prefix}.billing_mode", self.billing_mode, BILLING_MODES)
+        capacities = {"read_capacity": self.read_capacity, "write_capacity": self.write_capacity}
+        for name, value in capacities.items():
+            if self.billing_mode == "PROVISIONED":
+                if value is None:
+                    raise ValueError(
+                        f"{prefix}.{name} is required when billing_mode is PROVISIONED"
+                    )
+                require_int_range(f"{prefix}.{name}", value, DYNAMODB_TABLE_CAPACITY_UNITS_RANGE)
+            elif value is not None:
+                raise ValueError(
+                    f"{prefix}.{name} must be unset when billing_mode is PAY_PER_REQUEST"
+                )
+
+    @property
+    def provisioned(self) -> bool:
+        return self.billing_mode == "PROVISIONED"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmThresholds:
+    """When each pipeline alarm fires; counts are per period unless named a rate."""
+
+    lambda_errors: int = DEFAULT_LAMBDA_ERRORS
+    lambda_throttles: int = DEFAULT_LAMBDA_THROTTLES
+    # Alarm when p99 duration exceeds this share of the function's own timeout.
+    lambda_duration_p99_timeout_ratio: float = DEFAULT_LAMBDA_DURATION_P99_TIMEOUT_RATIO
+    api_5xx_rate: float = DEFAULT_API_5XX_RATE
+    api_4xx_rate: float = DEFAULT_API_4XX_RATE
+    api_latency_p99_ms: int = DEFAULT_API_LATENCY_P99_MS
+    dynamodb_throttled_requests: int = DEFAULT_DYNAMODB_THROTTLED_REQUESTS
+    dynamodb_system_errors: int = DEFAULT_DYNAMODB_SYSTEM_ERRORS
+    dlq_visible_messages: int = DEFAULT_DLQ_VISIBLE_MESSAGES
+    workflow_failed_executions: int = DEFAULT_WORKFLOW_FAILED_EXECUTIONS
+    workflow_timed_out_executions: int = DEFAULT_WORKFLOW_TIMED_OUT_EXECUTIONS
+    period_seconds: int = DEFAULT_ALARM_PERIOD_SECONDS
+    # Consecutive breaching periods before the alarm fires.
+    evaluation_periods: int = DEFAULT_ALARM_EVALUATION_PERIODS
+
+    def validate(self, prefix: str) -> None:
+        counts = {
+            "lambda_errors": self.lambda_errors,
+            "lambda_throttles": self.lambda_throttles,
+            "api_latency_p99_ms": self.api_latency_p99_ms,
+            "dynamodb_throttled_requests": self.dynamodb_throttled_requests,
+            "dynamodb_system_errors": self.dynamodb_system_errors,
+            "dlq_visible_messages": self.dlq_visible_messages,
+            "workflow_failed_executions": self.workflow_failed_executions,
+            "workflow_timed_out_executions": self.workflow_timed_out_executions,
+        }
+        for name, value in counts.items():
+            require_int(f"{prefix}.{name}", value, 1)
+        fractions = {
+            "lambda_duration_p99_timeout_ratio": self.lambda_duration_p99_timeout_ratio,
+            "api_5xx_rate": self.api_5xx_rate,
+            "api_4xx_rate": self.api_4xx_rate,
+        }
+        for name, fraction in fractions.items():
+            require_fraction(f"{prefix}.{name}", fraction)
+        low, high = ALARM_PERIOD_SECONDS_RANGE
+        require_int(f"{prefix}.period_seconds", self.period_seconds, low, high)
+        if self.period_seconds % 60:
+            raise ValueError(
+                f"{prefix}.period_seconds must be a whole number of minutes, "
+                f"got {self.period_seconds}"
+            )
+        require_int(
+            f"{prefix}.evaluation_periods", self.evaluation_periods, 1, high // self.period_seconds
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndpointOverride:
+    """Send every AWS call of a provider or backend to one endpoint with fixed credentials.
+
+    What a local emulator needs; real AWS deployments pass None instead of one of these.
+    """
+
+    url: str
+    access_key: str
+    secret_key: str
+
+    def __post_init__(self) -> None:
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"url must be an http(s) URL, got {self.url!r}")

@@ -1,0 +1,27 @@
+"""The CDKTF app: the state bootstrap stack and one pipeline stack per environment."""
+
+from __future__ import annotations
+
+from cdktf import App
+
+from config.deployment import DeploymentTarget
+from config.environments import build_environments
+from stacks.bootstrap_stack import BootstrapStack
+from stacks.pipeline_stack import PipelineStack
+
+BOOTSTRAP_STACK_ID = "state-bootstrap"
+
+
+def pipeline_stack_id(environment: str) -> str:
+    return f"pipeline-{environment}"
+
+
+def build_app(target: DeploymentTarget, outdir: str | None = None) -> App:
+    """Every stack ``target`` selects; raises ValueError for any invalid setting."""
+    # Validate every setting before the App exists, so bad input leaves no partial output.
+    environments = build_environments(region=target.region, project=target.project)
+    app = App(outdir=outdir) if outdir else App()
+    BootstrapStack(app, BOOTSTRAP_STACK_ID, target=target)
+    for name in target.environments:
+        PipelineStack(app, pipeline_stack_id(name), config=environments[name], target=target)
+    return app
