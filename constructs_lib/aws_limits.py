@@ -81,7 +81,7 @@ def require_int(field_name: str, value: object, low: int, high: int | None = Non
         and (high is None or value <= high)
     )
     if not in_range:
-        bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+        bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
         raise ValueError(f"{field_name} must be an integer {bounds}, got {value!r}")
 
 

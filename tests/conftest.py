@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-# First: the lazy provider import must be installed before anything imports cdktf.
-import constructs_lib  # noqa: F401
-
-# isort: split
 import json
 import os
 from pathlib import Path
@@ -13,9 +9,16 @@ from typing import Any
 
 import pytest
 
+from constructs_lib import speedups
 from tools.emulator import synth_app
 
 EVENTS_DIR = Path(__file__).resolve().parent / "events"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Before any test module imports cdktf, as main.py does before it builds the app.
+    speedups.install()
+
 
 # jsii prints a banner about Node 20's end of life on every start; it is noise in test output.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")

@@ -48,7 +48,7 @@ def _percent(value: float) -> str:
 
 def _duration_alarm(env: EnvironmentConfig) -> str:
     ratio = env.operations.thresholds.lambda_duration_p99_timeout_ratio
-    timeout = env.processor.timeout_seconds
+    timeout = env.functions.processor.timeout_seconds
     return f"{_percent(ratio)} of timeout ({round(timeout * 1000 * ratio):,} ms of {timeout} s)"
 
 
@@ -68,9 +68,9 @@ def _network(env: EnvironmentConfig) -> str:
 ROWS: tuple[Row, ...] = (
     (
         "Processor memory / timeout",
-        lambda e: f"{e.processor.memory_mb} MB / {e.processor.timeout_seconds} s",
+        lambda e: f"{e.functions.processor.memory_mb} MB / {e.functions.processor.timeout_seconds} s",
     ),
-    ("Processor reserved concurrency", lambda e: str(e.processor.reserved_concurrency or "none")),
+    ("Processor reserved concurrency", lambda e: str(e.functions.processor.reserved_concurrency or "none")),
     ("Log retention", lambda e: f"{e.log_retention_days} days"),
     ("Records table", _capacity),
     ("Record TTL", lambda e: f"{e.record_ttl_days} days" if e.record_ttl_days else "none"),

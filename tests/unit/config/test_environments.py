@@ -5,12 +5,9 @@ from typing import Any
 
 import pytest
 
-from config.environments import (
-    EnvironmentConfig,
-    FunctionSettings,
-    TableSettings,
-    build_environments,
-)
+from config.environments import EnvironmentConfig, build_environments
+from config.functions import FunctionSizes
+from constructs_lib.specs import FunctionSettings, TableSettings
 
 
 def dev(**overrides: Any) -> EnvironmentConfig:
@@ -26,7 +23,7 @@ def test_profiles_grow_stricter_from_dev_to_prod() -> None:
     assert [envs[n].deletion_protection for n in envs] == [False, True, True]
     # And retention and sizing grow with the environment
     retention = [envs[n].log_retention_days for n in envs]
-    memory = [envs[n].processor.memory_mb for n in envs]
+    memory = [envs[n].functions.processor.memory_mb for n in envs]
     assert retention == sorted(retention)
     assert memory == sorted(memory)
     assert envs["prod"].table.billing_mode == "PROVISIONED"
@@ -47,7 +44,7 @@ def test_names_and_tags_derive_from_project_and_environment() -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"name": "qa"}, "name must be one of dev, staging, prod, got 'qa'"),
+        ({"name": "qa"}, "name must be one of 'dev', 'staging', 'prod', got 'qa'"),
         ({"region": "us-west"}, "region 'us-west' is not an AWS region name"),
         ({"project": "Bad_Name"}, "project 'Bad_Name' must be 3-16 lowercase"),
         ({"account_id": "1234"}, "account_id must be 12 digits, got '1234'"),
@@ -55,20 +52,44 @@ def test_names_and_tags_derive_from_project_and_environment() -> None:
         ({"record_ttl_days": -1}, "record_ttl_days must be an integer from 0 to 3650, got -1"),
         ({"noncurrent_version_expiration_days": 0}, "noncurrent_version_expiration_days must be"),
         (
-            {"processor": FunctionSettings(memory_mb=64, timeout_seconds=30)},
-            "processor.memory_mb must be an integer from 128 to 10240, got 64",
-        ),
-        (
-            {"processor": FunctionSettings(memory_mb=256, timeout_seconds=901)},
-            "processor.timeout_seconds must be an integer from 1 to 900, got 901",
+            {
+                "functions": FunctionSizes(
+                    processor=FunctionSettings(memory_mb=64, timeout_seconds=30)
+                )
+            },
+            "functions.processor.memory_mb must be an integer from 128 to 10240, got 64",
         ),
         (
             {
-                "processor": FunctionSettings(
-                    memory_mb=256, timeout_seconds=3, reserved_concurrency=0
+                "functions": FunctionSizes(
+                    processor=FunctionSettings(memory_mb=256, timeout_seconds=901)
                 )
             },
-            "processor.reserved_concurrency must be an integer from 1 to 1000, got 0",
+            "functions.processor.timeout_seconds must be an integer from 1 to 900, got 901",
+        ),
+        (
+            {
+                "functions": FunctionSizes(
+                    processor=FunctionSettings(
+                        memory_mb=256, timeout_seconds=3, reserved_concurrency=0
+                    )
+                )
+            },
+            "functions.processor.reserved_concurrency must be an integer from 1 to 1000, got 0",
+        ),
+        ({"log_level": "TRACE"}, "log_level must be one of 'DEBUG', 'INFO', 'WARNING', 'ERROR'"),
+        (
+            {"key_deletion_window_days": 3},
+            "key_deletion_window_days must be an integer from 7 to 30",
+        ),
+        (
+            {
+                "functions": FunctionSizes(
+                    processor=FunctionSettings(memory_mb=256, timeout_seconds=30),
+                    api=FunctionSettings(memory_mb=256, timeout_seconds=30),
+                )
+            },
+            "functions.api.timeout_seconds must be at most 29",
         ),
         (
             {"table": TableSettings(billing_mode="PROVISIONED")},
@@ -80,7 +101,7 @@ def test_names_and_tags_derive_from_project_and_environment() -> None:
         ),
         (
             {"table": TableSettings(billing_mode="ONDEMAND")},  # type: ignore[arg-type]
-            "table.billing_mode must be PAY_PER_REQUEST or PROVISIONED, got 'ONDEMAND'",
+            "table.billing_mode must be one of 'PAY_PER_REQUEST', 'PROVISIONED', got 'ONDEMAND'",
         ),
     ],
 )
@@ -100,3 +121,15 @@ def test_force_destroy_is_refused_outside_dev() -> None:
 def test_deletion_protection_cannot_be_turned_off_outside_dev() -> None:
     with pytest.raises(ValueError, match="deletion_protection must stay on in prod"):
         replace(build_environments()["prod"], deletion_protection=False)
+
+
+def test_every_per_environment_choice_is_a_field() -> None:
+    # Given the shipped profiles
+    envs = build_environments()
+    # Then dev's debug logging and short key deletion window are its own settings
+    assert (envs["dev"].log_level, envs["dev"].key_deletion_window_days) == ("DEBUG", 7)
+    assert {envs[n].log_level for n in ("staging", "prod")} == {"INFO"}
+    assert {envs[n].key_deletion_window_days for n in ("staging", "prod")} == {30}
+    # And every function is sized in one place
+    assert envs["prod"].functions.api.reserved_concurrency == 50
+    assert envs["prod"].functions.maintenance.reserved_concurrency == 1

@@ -8,7 +8,8 @@ import pytest
 
 from config.deployment import ConfigError, DeploymentTarget
 from config.environments import build_environments
-from config.network import NetworkSettings, check_vpc_cidr
+from config.network import NetworkSettings
+from constructs_lib.aws_limits import check_vpc_cidr
 
 
 def test_default_is_off_with_a_valid_private_range() -> None:

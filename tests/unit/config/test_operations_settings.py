@@ -8,13 +8,11 @@ from typing import Any
 
 import pytest
 
-from config.environments import EnvironmentConfig, FunctionSettings, build_environments
-from config.operations import (
-    DEFAULT_SCHEDULE_EXPRESSION,
-    AlarmThresholds,
-    OperationsSettings,
-    check_schedule_expression,
-)
+from config.environments import EnvironmentConfig, build_environments
+from config.functions import FunctionSizes
+from config.operations import DEFAULT_SCHEDULE_EXPRESSION, OperationsSettings
+from constructs_lib.aws_limits import check_schedule_expression
+from constructs_lib.specs import AlarmThresholds, FunctionSettings
 
 
 def test_defaults_are_the_production_baseline_and_valid() -> None:
@@ -141,36 +139,36 @@ def test_out_of_range_operations_settings_name_the_field(
     [
         (
             {"lambda_errors": 0},
-            "operations.thresholds.lambda_errors must be an integer at least 1, got 0",
+            "operations.thresholds.lambda_errors must be an integer of at least 1, got 0",
         ),
         (
             {"lambda_throttles": -2},
-            "operations.thresholds.lambda_throttles must be an integer at least 1, got -2",
+            "operations.thresholds.lambda_throttles must be an integer of at least 1, got -2",
         ),
         (
             {"api_latency_p99_ms": 0},
-            "operations.thresholds.api_latency_p99_ms must be an integer at least 1, got 0",
+            "operations.thresholds.api_latency_p99_ms must be an integer of at least 1, got 0",
         ),
         (
             {"dynamodb_throttled_requests": 0},
-            "operations.thresholds.dynamodb_throttled_requests must be an integer at least 1, got "
+            "operations.thresholds.dynamodb_throttled_requests must be an integer of at least 1, got "
             "0",
         ),
         (
             {"dynamodb_system_errors": 0},
-            "operations.thresholds.dynamodb_system_errors must be an integer at least 1, got 0",
+            "operations.thresholds.dynamodb_system_errors must be an integer of at least 1, got 0",
         ),
         (
             {"dlq_visible_messages": 0},
-            "operations.thresholds.dlq_visible_messages must be an integer at least 1, got 0",
+            "operations.thresholds.dlq_visible_messages must be an integer of at least 1, got 0",
         ),
         (
             {"workflow_failed_executions": 0},
-            "operations.thresholds.workflow_failed_executions must be an integer at least 1, got 0",
+            "operations.thresholds.workflow_failed_executions must be an integer of at least 1, got 0",
         ),
         (
             {"workflow_timed_out_executions": 0},
-            "operations.thresholds.workflow_timed_out_executions must be an integer at least 1, "
+            "operations.thresholds.workflow_timed_out_executions must be an integer of at least 1, "
             "got 0",
         ),
         (
@@ -229,7 +227,7 @@ def test_environment_config_validates_its_operations_settings() -> None:
         EnvironmentConfig(
             name="dev",
             log_retention_days=14,
-            processor=FunctionSettings(memory_mb=256, timeout_seconds=30),
+            functions=FunctionSizes(processor=FunctionSettings(memory_mb=256, timeout_seconds=30)),
             deletion_protection=False,
             operations=bad,
         )

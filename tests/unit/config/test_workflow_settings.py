@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from config.environments import FunctionSettings, build_environments
+from config.environments import build_environments
 from config.workflow import WorkflowSettings
 
 
@@ -70,10 +70,6 @@ def test_every_profile_runs_the_workflow_and_prod_retries_longest() -> None:
         (
             {"max_object_bytes": 0},
             "workflow.max_object_bytes must be an integer from 1 to 5497558138880, got 0",
-        ),
-        (
-            {"function": FunctionSettings(memory_mb=64, timeout_seconds=10)},
-            "workflow.function.memory_mb must be an integer from 128 to 10240, got 64",
         ),
     ],
 )

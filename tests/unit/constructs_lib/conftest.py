@@ -10,6 +10,10 @@ from typing import Any
 import pytest
 from cdktf import App, TerraformStack, Testing
 from cdktf_cdktf_provider_aws.provider import AwsProvider
+from constructs import Construct
+
+from constructs_lib.base import python_function
+from constructs_lib.base.python_function import PythonFunction, PythonFunctionProps
 
 SynthFn = Callable[[Callable[[TerraformStack], object]], dict[str, Any]]
 
@@ -49,9 +53,13 @@ def synth_with_comments(tmp_path: Path) -> SynthFn:
     return _synth
 
 
-def only(resources: dict[str, Any], resource_type: str) -> dict[str, Any]:
-    """The single resource of a type in a synthesized stack."""
-    of_type = resources["resource"][resource_type]
+def only(resources: dict[str, Any], resource_type: str, under: str = "") -> dict[str, Any]:
+    """The single resource of a type in a synthesized stack (whose key starts with ``under``)."""
+    of_type = {
+        key: body
+        for key, body in resources["resource"][resource_type].items()
+        if key.startswith(under.replace("/", "_"))
+    }
     assert len(of_type) == 1, f"expected one {resource_type}, found {sorted(of_type)}"
     body: dict[str, Any] = next(iter(of_type.values()))
     return body
@@ -61,3 +69,42 @@ def skipped_checks(body: dict[str, Any]) -> dict[str, str]:
     """checkov suppressions recorded on a resource body: {check id: reason}."""
     skips = body.get("//", {}).get("checkov", {}).get("skip", [])
     return {skip["id"]: skip["comment"] for skip in skips}
+
+
+FunctionFactory = Callable[..., PythonFunction]
+
+
+@pytest.fixture
+def make_function(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FunctionFactory:
+    """Build a small PythonFunction for constructs that take one, archived under tmp_path.
+
+    ``make_function(stack, "validate")`` creates function ``evpipe-test-validate``.
+    """
+    monkeypatch.setattr(python_function, "ARCHIVE_ROOT", tmp_path / "functions")
+    package = tmp_path / "sample"
+    package.mkdir(exist_ok=True)
+    (package / "handler.py").write_text("def lambda_handler(event, context):\n    return event\n")
+
+    def _make(scope: Construct, name: str, **overrides: Any) -> PythonFunction:
+        settings: dict[str, Any] = {
+            "function_name": f"evpipe-test-{name}",
+            "source_dir": package,
+            "description": name,
+            "memory_mb": 256,
+            "timeout_seconds": 30,
+            "log_retention_days": 14,
+            "kms_key_arn": "arn:aws:kms:us-west-2:123456789012:key/abc",
+            "no_dead_letter_reason": "test",
+            "no_vpc_reason": "test",
+        }
+        settings.update(overrides)
+        return PythonFunction(scope, name, props=PythonFunctionProps(**settings))
+
+    return _make
+
+
+def reference(resources: dict[str, Any], resource_type: str, attribute: str, name: str) -> str:
+    """The ${...} reference to ``attribute`` of the one resource of a type whose key has ``name``."""
+    keys = [key for key in resources["resource"][resource_type] if f"_{name}_" in f"_{key}"]
+    assert len(keys) == 1, f"expected one {resource_type} named {name}, found {keys}"
+    return f"${{{resource_type}.{keys[0]}.{attribute}}}"

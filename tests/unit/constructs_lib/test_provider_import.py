@@ -147,7 +147,8 @@ def test_submodule_fqn_map_names_jsii_submodules_in_camel_case(
 SUBMODULES_ON_DEMAND = textwrap.dedent(
     """
     import sys
-    import constructs_lib
+    from constructs_lib import speedups
+    speedups.install()
     import cdktf_cdktf_provider_aws.s3_bucket
     from jsii import _reference_map
 

@@ -63,8 +63,8 @@ def test_api_function_gets_its_settings_and_shares_the_layer_and_key(
     assert variables["RECORD_TTL_DAYS"] == str(config.record_ttl_days)
     assert variables["POWERTOOLS_SERVICE_NAME"] == "api"
     # And it is sized from config, under API Gateway's 29 s limit, on the shared layer and key
-    assert function["memory_size"] == config.api.function.memory_mb
-    assert function["timeout"] == config.api.function.timeout_seconds
+    assert function["memory_size"] == config.functions.api.memory_mb
+    assert function["timeout"] == config.functions.api.timeout_seconds
     assert function["timeout"] <= 29
     assert function["layers"] == [f"${{aws_lambda_layer_version.{layer}.arn}}"]
     assert function["kms_key_arn"] == f"${{aws_kms_key.{key}.arn}}"

@@ -188,7 +188,9 @@ def test_alarms_cover_each_part_with_the_profiles_thresholds(
     duration = by_name[f"{prefix}-processor-duration-p99"]
     assert duration["extended_statistic"] == "p99"
     assert duration["threshold"] == round(
-        config.processor.timeout_seconds * 1000 * thresholds.lambda_duration_p99_timeout_ratio
+        config.functions.processor.timeout_seconds
+        * 1000
+        * thresholds.lambda_duration_p99_timeout_ratio
     )
     assert duration["period"] == thresholds.period_seconds
     # And the table, the DLQs and the schedule are watched

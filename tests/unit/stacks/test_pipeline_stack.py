@@ -87,9 +87,12 @@ def test_environment_sizes_reach_the_resources(synthesized_stacks: Stacks, env: 
     config = ENVIRONMENTS[env]
     stack = synthesized_stacks[f"pipeline-{env}"]
     processor = one(stack, "aws_lambda_function", "processor")
-    assert processor["memory_size"] == config.processor.memory_mb
-    assert processor["timeout"] == config.processor.timeout_seconds
-    assert processor.get("reserved_concurrent_executions") == config.processor.reserved_concurrency
+    assert processor["memory_size"] == config.functions.processor.memory_mb
+    assert processor["timeout"] == config.functions.processor.timeout_seconds
+    assert (
+        processor.get("reserved_concurrent_executions")
+        == config.functions.processor.reserved_concurrency
+    )
     assert {g["retention_in_days"] for g in resources(stack, "aws_cloudwatch_log_group")} >= {
         config.log_retention_days
     }

@@ -41,15 +41,20 @@ def network_props(**overrides: Any) -> PrivateNetworkProps:
         "region": "us-west-2",
         "kms_key_arn": KEY_ARN,
         "flow_log_retention_days": 30,
-        "s3_bucket_arns": [BUCKET_ARN],
-        "dynamodb_table_arns": [TABLE_ARN],
     }
     settings.update(overrides)
     return PrivateNetworkProps(**settings)
 
 
+def with_gateways(network: PrivateNetwork) -> PrivateNetwork:
+    """The network as the pipeline builds it: its bucket and table reachable from inside."""
+    network.allow_s3([BUCKET_ARN])
+    network.allow_dynamodb([TABLE_ARN])
+    return network
+
+
 def build(props: PrivateNetworkProps) -> Any:
-    return lambda stack: PrivateNetwork(stack, "network", props=props)
+    return lambda stack: with_gateways(PrivateNetwork(stack, "network", props=props))
 
 
 def named(out: dict[str, Any], resource_type: str, construct_id: str) -> dict[str, Any]:
@@ -249,7 +254,9 @@ def test_interface_endpoint_is_private_and_reachable_from_the_functions_only(
 ) -> None:
     # Given an SNS endpoint added after the network was built
     def build_with_sns(stack: TerraformStack) -> None:
-        PrivateNetwork(stack, "network", props=network_props()).add_interface_endpoint(SNS_ACCESS)
+        with_gateways(
+            PrivateNetwork(stack, "network", props=network_props())
+        ).add_interface_endpoint(SNS_ACCESS)
 
     out = synth(build_with_sns)
     # Then it answers on SNS's usual name inside both private subnets
@@ -287,7 +294,9 @@ def test_placement_names_both_subnets_the_443_group_and_the_default_group_to_lea
 ) -> None:
     # Given a function attached exactly as the network's placement says
     def build_with_function(stack: TerraformStack) -> None:
-        placement = PrivateNetwork(stack, "network", props=network_props()).function_placement
+        placement = with_gateways(
+            PrivateNetwork(stack, "network", props=network_props())
+        ).function_placement
         LambdaFunction(
             stack,
             "inside",
@@ -328,15 +337,6 @@ def test_placement_names_both_subnets_the_443_group_and_the_default_group_to_lea
         (
             {"cidr_block": "192.168.0.0/25"},
             "cidr_block '192.168.0.0/25' must have a prefix length from /16 to /24, got /25",
-        ),
-        (
-            {"s3_bucket_arns": []},
-            "s3_bucket_arns must name at least one bucket; the S3 endpoint admits no others",
-        ),
-        (
-            {"dynamodb_table_arns": []},
-            "dynamodb_table_arns must name at least one table; "
-            "the DynamoDB endpoint admits no others",
         ),
         (
             {"availability_zones": ["us-west-2a"]},
@@ -385,7 +385,7 @@ def test_invalid_props_name_the_field(overrides: dict[str, Any], message: str) -
 def test_adding_the_same_interface_endpoint_twice_is_refused(synth: SynthFn) -> None:
     # Given a network that already has an SNS endpoint
     def build_twice(stack: TerraformStack) -> None:
-        network = PrivateNetwork(stack, "network", props=network_props())
+        network = with_gateways(PrivateNetwork(stack, "network", props=network_props()))
         network.add_interface_endpoint(SNS_ACCESS)
         # When a second one is added / Then it is refused by name
         with pytest.raises(ValueError, match=r"^interface_endpoints\[sns\] already exists"):
@@ -393,3 +393,27 @@ def test_adding_the_same_interface_endpoint_twice_is_refused(synth: SynthFn) -> 
 
     out = synth(build_twice)
     assert len(out["resource"]["aws_vpc_endpoint"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("arns", "message"),
+    [
+        ([[]], "the s3 gateway endpoint must admit at least one resource"),
+        (
+            [[BUCKET_ARN], [BUCKET_ARN]],
+            "the s3 gateway endpoint already exists; give it every ARN at once",
+        ),
+    ],
+)
+def test_gateway_endpoints_need_resources_and_are_created_once(
+    synth: SynthFn, arns: list[list[str]], message: str
+) -> None:
+    # Given a network whose S3 endpoint is asked for with no bucket, or twice
+    def build_endpoints(stack: TerraformStack) -> None:
+        network = PrivateNetwork(stack, "network", props=network_props())
+        for bucket_arns in arns:
+            network.allow_s3(bucket_arns)
+
+    # When synthesized / Then the mistake is named
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        synth(build_endpoints)

@@ -10,7 +10,7 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatement,
 )
 
-from constructs_lib import python_function
+from constructs_lib.base import python_function
 from constructs_lib.base.python_function import (
     PythonFunction,
     PythonFunctionProps,

@@ -1,3 +1,5 @@
+"""The ingest workflow as States Language: steps, data contract, retries, catches."""
+
 from __future__ import annotations
 
 import json
@@ -8,36 +10,29 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cdktf import TerraformStack
 
-from constructs_lib.patterns.state_machine import (
+from constructs_lib.patterns.state_machine import render_definition
+from constructs_lib.pipeline.workflow_definition import (
     CHOICE_STATE,
     LAMBDA_INVOKE_RESOURCE,
     LAMBDA_SERVICE_ERRORS,
-    LOG_DELIVERY_ACTIONS,
     NOTIFICATION_FAILED_STATE,
     NOTIFY_STATE,
     PROCESS_STATE,
     PROCESSED_NOTICE_STATE,
     PROCESSING_FAILED_STATE,
     REJECTED_NOTICE_STATE,
-    TRACING_ACTIONS,
     VALIDATE_STATE,
     VALIDATION_FAILED_STATE,
     RetryPolicy,
-    Workflow,
-    WorkflowProps,
     build_definition,
-    render_definition,
 )
-from tests.unit.constructs_lib.conftest import SynthFn, only, skipped_checks
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
+PROJECT_ROOT = Path(__file__).resolve().parents[4]
 ACCOUNT = "123456789012"
 VALIDATE_ARN = f"arn:aws:lambda:us-west-2:{ACCOUNT}:function:evpipe-test-validate"
 PROCESS_ARN = f"arn:aws:lambda:us-west-2:{ACCOUNT}:function:evpipe-test-processor"
 NOTIFY_ARN = f"arn:aws:lambda:us-west-2:{ACCOUNT}:function:evpipe-test-notify"
-KEY_ARN = f"arn:aws:kms:us-west-2:{ACCOUNT}:key/abc"
 RETRY = RetryPolicy(
     max_attempts=4,
     interval_seconds=3,
@@ -59,25 +54,6 @@ def definition(retry: RetryPolicy = RETRY) -> dict[str, Any]:
         notify_function_arn=NOTIFY_ARN,
         retry=retry,
     )
-
-
-def workflow_props(**overrides: Any) -> WorkflowProps:
-    settings: dict[str, Any] = {
-        "state_machine_name": "evpipe-test-ingest",
-        "validate_function_arn": VALIDATE_ARN,
-        "process_function_arn": PROCESS_ARN,
-        "notify_function_arn": NOTIFY_ARN,
-        "region": "us-west-2",
-        "kms_key_arn": KEY_ARN,
-        "log_retention_days": 30,
-        "retry": RETRY,
-    }
-    settings.update(overrides)
-    return WorkflowProps(**settings)
-
-
-def build(props: WorkflowProps) -> Any:
-    return lambda stack: Workflow(stack, "workflow", props=props)
 
 
 def asl_validate(document: dict[str, Any], tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -229,115 +205,6 @@ def test_rendering_is_stable_json() -> None:
     text = render_definition(definition())
     assert text == render_definition(definition())
     assert json.loads(text) == definition()
-
-
-def test_state_machine_logs_everything_traces_and_encrypts(synth: SynthFn) -> None:
-    # Given the minimal props / When synthesized
-    out = synth(build(workflow_props()))
-    machine = only(out, "aws_sfn_state_machine")
-    # Then the machine runs the definition built from Python data
-    assert json.loads(machine["definition"]) == definition()
-    assert (machine["name"], machine["type"]) == ("evpipe-test-ingest", "STANDARD")
-    # And it logs every event with its data to the workflow's group, traces and encrypts
-    log_group = only(out, "aws_cloudwatch_log_group")
-    group_key = next(iter(out["resource"]["aws_cloudwatch_log_group"]))
-    assert machine["logging_configuration"] == {
-        "level": "ALL",
-        "include_execution_data": True,
-        "log_destination": f"${{aws_cloudwatch_log_group.{group_key}.arn}}:*",
-    }
-    assert machine["tracing_configuration"] == {"enabled": True}
-    assert machine["encryption_configuration"]["type"] == "CUSTOMER_MANAGED_KMS_KEY"
-    assert machine["encryption_configuration"]["kms_key_id"] == KEY_ARN
-    # And the log group is encrypted, kept for the retention asked for, vended-log named
-    assert log_group["name"] == "/aws/vendedlogs/states/evpipe-test-ingest"
-    assert (log_group["kms_key_id"], log_group["retention_in_days"]) == (KEY_ARN, 30)
-    # And the machine waits for its role's policy, which Step Functions checks at creation
-    policy_key = next(iter(out["resource"]["aws_iam_role_policy"]))
-    assert machine["depends_on"] == [f"aws_iam_role_policy.{policy_key}"]
-
-
-def test_role_invokes_exactly_the_three_functions(synth: SynthFn) -> None:
-    # Given the workflow / When synthesized
-    out = synth(build(workflow_props()))
-    documents = out["data"]["aws_iam_policy_document"]
-    trust = next(body for key, body in documents.items() if "_trust_" in key)
-    permissions = next(body for key, body in documents.items() if "_permissions_" in key)
-    # Then only this account's Step Functions may assume the role
-    (assume,) = trust["statement"]
-    assert assume["principals"] == [{"type": "Service", "identifiers": ["states.amazonaws.com"]}]
-    assert assume["condition"][0]["variable"] == "aws:SourceAccount"
-    by_sid = {statement["sid"]: statement for statement in permissions["statement"]}
-    # And it may invoke the three functions and nothing else
-    invoke = by_sid["InvokePipelineFunctions"]
-    assert invoke["actions"] == ["lambda:InvokeFunction"]
-    assert invoke["resources"] == [VALIDATE_ARN, PROCESS_ARN, NOTIFY_ARN]
-    # And "*" appears only for log delivery and X-Ray, which have no resource-level permissions
-    assert by_sid["DeliverExecutionLogs"]["actions"] == list(LOG_DELIVERY_ACTIONS)
-    assert by_sid["PublishTraces"]["actions"] == list(TRACING_ACTIONS)
-    wildcard = {sid for sid, statement in by_sid.items() if "*" in statement["resources"]}
-    assert wildcard == {"DeliverExecutionLogs", "PublishTraces"}
-    # And the key is usable only for this state machine's data and for its delivered logs
-    data_key = by_sid["EncryptExecutionData"]
-    assert data_key["resources"] == [KEY_ARN]
-    (condition,) = data_key["condition"]
-    assert condition["variable"] == "kms:EncryptionContext:aws:states:stateMachineArn"
-    assert re.fullmatch(
-        r"arn:aws:states:us-west-2:\$\{data\.aws_caller_identity\.[^}]+\.account_id\}"
-        r":stateMachine:evpipe-test-ingest",
-        condition["values"][0],
-    )
-    assert by_sid["EncryptDeliveredLogs"]["actions"] == ["kms:GenerateDataKey"]
-    assert set(by_sid) == {
-        "InvokePipelineFunctions", "EncryptExecutionData", "EncryptDeliveredLogs",
-        "DeliverExecutionLogs", "PublishTraces",
-    }  # fmt: skip
-
-
-def test_short_retention_records_its_checkov_suppression(synth_with_comments: SynthFn) -> None:
-    out = synth_with_comments(build(workflow_props()))
-    assert "CKV_AWS_338" in skipped_checks(only(out, "aws_cloudwatch_log_group"))
-    out = synth_with_comments(build(workflow_props(log_retention_days=365)))
-    assert skipped_checks(only(out, "aws_cloudwatch_log_group")) == {}
-
-
-def test_skipping_the_state_machine_keeps_its_role_and_log_group(synth: SynthFn) -> None:
-    # Given a reason to leave the state machine out (an emulator without it)
-    reason = "the emulator lacks ValidateStateMachineDefinition"
-    built: list[Workflow] = []
-
-    def build_skipped(stack: TerraformStack) -> None:
-        built.append(
-            Workflow(stack, "workflow", props=workflow_props(skip_state_machine_reason=reason))
-        )
-
-    # When synthesized
-    out = synth(build_skipped)
-    # Then only the state machine is missing, and the reason is exposed
-    assert "aws_sfn_state_machine" not in out["resource"]
-    assert {"aws_iam_role", "aws_iam_role_policy", "aws_cloudwatch_log_group"} <= set(
-        out["resource"]
-    )
-    assert built[0].state_machine is None
-    assert built[0].skip_state_machine_reason == reason
-
-
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        (
-            {"state_machine_name": "has spaces"},
-            "state_machine_name must be 1-80 letters, digits, hyphens or underscores, "
-            "got 'has spaces'",
-        ),
-        ({"state_machine_name": "x" * 81}, "state_machine_name must be 1-80 letters"),
-        ({"log_level": "OFF"}, "log_level must be ALL, ERROR or FATAL (never OFF), got 'OFF'"),
-        ({"skip_state_machine_reason": "  "}, "skip_state_machine_reason must say why, or be None"),
-    ],
-)
-def test_invalid_props_name_the_field(overrides: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match="^" + re.escape(message)):
-        workflow_props(**overrides)
 
 
 @pytest.mark.parametrize(

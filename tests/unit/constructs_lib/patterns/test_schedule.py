@@ -6,19 +6,17 @@ from typing import Any
 import pytest
 
 from constructs_lib.patterns.schedule import EVENTBRIDGE_PRINCIPAL, Schedule, ScheduleProps
-from tests.unit.constructs_lib.conftest import SynthFn, only
+from tests.unit.constructs_lib.conftest import FunctionFactory, SynthFn, only, reference
 
 KEY_ARN = "arn:aws:kms:us-west-2:123456789012:key/abc"
-FUNCTION_ARN = "arn:aws:lambda:us-west-2:123456789012:function:evpipe-dev-maintenance"
 
 
-def schedule_props(**overrides: Any) -> ScheduleProps:
+def schedule_props(function: Any = None, **overrides: Any) -> ScheduleProps:
     settings: dict[str, Any] = {
         "rule_name": "evpipe-dev-maintenance",
         "description": "daily maintenance",
         "schedule_expression": "rate(24 hours)",
-        "function_arn": FUNCTION_ARN,
-        "function_name": "evpipe-dev-maintenance",
+        "function": function,
         "kms_key_arn": KEY_ARN,
         "dead_letter_queue_name": "evpipe-dev-schedule-dlq",
     }
@@ -26,8 +24,12 @@ def schedule_props(**overrides: Any) -> ScheduleProps:
     return ScheduleProps(**settings)
 
 
-def build(props: ScheduleProps) -> Any:
-    return lambda stack: Schedule(stack, "schedule", props=props)
+def build(make_function: FunctionFactory, **overrides: Any) -> Any:
+    return lambda stack: Schedule(
+        stack,
+        "schedule",
+        props=schedule_props(make_function(stack, "maintenance"), **overrides),
+    )
 
 
 def address(out: dict[str, Any], resource_type: str) -> str:
@@ -35,29 +37,35 @@ def address(out: dict[str, Any], resource_type: str) -> str:
     return f"{resource_type}.{name}"
 
 
-def test_rule_fires_on_the_expression_and_targets_the_function(synth: SynthFn) -> None:
+def test_rule_fires_on_the_expression_and_targets_the_function(
+    synth: SynthFn, make_function: FunctionFactory
+) -> None:
     # Given the minimal props
-    out = synth(build(schedule_props()))
+    out = synth(build(make_function))
     # When synthesized / Then the rule is enabled on the schedule and targets the function
     rule = only(out, "aws_cloudwatch_event_rule")
     assert rule["schedule_expression"] == "rate(24 hours)"
     assert rule["state"] == "ENABLED"
     assert rule["name"] == "evpipe-dev-maintenance"
     target = only(out, "aws_cloudwatch_event_target")
-    assert target["arn"] == FUNCTION_ARN
+    assert target["arn"] == reference(out, "aws_lambda_function", "arn", "maintenance")
     assert target["rule"] == f"${{{address(out, 'aws_cloudwatch_event_rule')}.name}}"
     assert "input" not in target, "the function receives EventBridge's own scheduled event"
 
 
-def test_permission_lets_only_this_rule_invoke_the_function(synth: SynthFn) -> None:
+def test_permission_lets_only_this_rule_invoke_the_function(
+    synth: SynthFn, make_function: FunctionFactory
+) -> None:
     # Given a schedule
-    out = synth(build(schedule_props()))
+    out = synth(build(make_function))
     # When the permission is read
     permission = only(out, "aws_lambda_permission")
     # Then EventBridge may invoke the function only on behalf of this rule's ARN
     assert permission["principal"] == EVENTBRIDGE_PRINCIPAL
     assert permission["action"] == "lambda:InvokeFunction"
-    assert permission["function_name"] == "evpipe-dev-maintenance"
+    assert permission["function_name"] == reference(
+        out, "aws_lambda_function", "function_name", "maintenance"
+    )
     assert permission["source_arn"] == f"${{{address(out, 'aws_cloudwatch_event_rule')}.arn}}"
     # And the target is created only after the permission exists
     target = only(out, "aws_cloudwatch_event_target")
@@ -65,10 +73,10 @@ def test_permission_lets_only_this_rule_invoke_the_function(synth: SynthFn) -> N
 
 
 def test_failed_deliveries_retry_then_land_in_the_targets_own_encrypted_dlq(
-    synth: SynthFn,
+    synth: SynthFn, make_function: FunctionFactory
 ) -> None:
     # Given a schedule with a custom retry policy
-    out = synth(build(schedule_props(maximum_retry_attempts=3, maximum_event_age_seconds=600)))
+    out = synth(build(make_function, maximum_retry_attempts=3, maximum_event_age_seconds=600))
     # When the target and its queue are read
     target = only(out, "aws_cloudwatch_event_target")
     queue = only(out, "aws_sqs_queue")
@@ -81,7 +89,7 @@ def test_failed_deliveries_retry_then_land_in_the_targets_own_encrypted_dlq(
     assert queue["name"] == "evpipe-dev-schedule-dlq"
     assert queue["kms_master_key_id"] == KEY_ARN
     # And only EventBridge, acting for this rule, may write to that queue
-    document = only({"resource": out["data"]}, "aws_iam_policy_document")
+    document = only({"resource": out["data"]}, "aws_iam_policy_document", "schedule")
     allow = next(s for s in document["statement"] if s["sid"] == "AllowScheduleDeadLetters")
     assert allow["principals"] == [{"type": "Service", "identifiers": [EVENTBRIDGE_PRINCIPAL]}]
     assert allow["condition"][0]["values"] == [
@@ -89,9 +97,11 @@ def test_failed_deliveries_retry_then_land_in_the_targets_own_encrypted_dlq(
     ]
 
 
-def test_disabled_schedule_is_deployed_but_does_not_fire(synth: SynthFn) -> None:
+def test_disabled_schedule_is_deployed_but_does_not_fire(
+    synth: SynthFn, make_function: FunctionFactory
+) -> None:
     # Given a profile that keeps the schedule off
-    out = synth(build(schedule_props(enabled=False, schedule_expression="cron(0 3 * * ? *)")))
+    out = synth(build(make_function, enabled=False, schedule_expression="cron(0 3 * * ? *)"))
     # When synthesized / Then the rule exists in the DISABLED state
     rule = only(out, "aws_cloudwatch_event_rule")
     assert (rule["state"], rule["schedule_expression"]) == ("DISABLED", "cron(0 3 * * ? *)")

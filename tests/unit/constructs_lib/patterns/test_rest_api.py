@@ -6,25 +6,32 @@ from typing import Any
 
 import pytest
 
-from config.api import ApiRoute, QuotaSettings, ThrottleSettings
+from constructs_lib.aws_limits import LOG_RETENTION_DAYS_ALLOWED
+from constructs_lib.patterns.api_routes import ApiRoute
 from constructs_lib.patterns.rest_api import ACCESS_LOG_FORMAT, RestApi, RestApiProps
-from tests.unit.constructs_lib.conftest import SynthFn, only, skipped_checks
-
-KEY_ARN = "arn:aws:kms:us-west-2:123456789012:key/abc"
-INVOKE_ARN = (
-    "arn:aws:apigateway:us-west-2:lambda:path/2015-03-31/functions/"
-    "arn:aws:lambda:us-west-2:123456789012:function:evpipe-dev-api/invocations"
+from constructs_lib.pipeline.records_api import RECORDS_ROUTES, RECORDS_WRITE_SCHEMA
+from constructs_lib.specs import QuotaSettings, ThrottleSettings
+from tests.unit.constructs_lib.conftest import (
+    FunctionFactory,
+    SynthFn,
+    only,
+    reference,
+    skipped_checks,
 )
+
+RETENTION_VALUES = ", ".join(map(str, sorted(LOG_RETENTION_DAYS_ALLOWED)))
+KEY_ARN = "arn:aws:kms:us-west-2:123456789012:key/abc"
 THROTTLE = ThrottleSettings(rate_limit=25, burst_limit=50)
 QUOTA = QuotaSettings(limit=5000, period="WEEK")
 
 
-def props(**overrides: Any) -> RestApiProps:
+def props(function: Any = None, **overrides: Any) -> RestApiProps:
     settings: dict[str, Any] = {
         "name": "evpipe-dev-rest-api",
         "stage_name": "dev",
-        "function_name": "evpipe-dev-api",
-        "function_invoke_arn": INVOKE_ARN,
+        "function": function,
+        "routes": RECORDS_ROUTES,
+        "write_body_schema": RECORDS_WRITE_SCHEMA,
         "auth": "api_key",
         "throttle": THROTTLE,
         "quota": QUOTA,
@@ -37,8 +44,10 @@ def props(**overrides: Any) -> RestApiProps:
     return RestApiProps(**settings)
 
 
-def build(api_props: RestApiProps) -> Any:
-    return lambda stack: RestApi(stack, "rest-api", props=api_props)
+def build(make_function: FunctionFactory, **overrides: Any) -> Any:
+    return lambda stack: RestApi(
+        stack, "rest-api", props=props(make_function(stack, "api"), **overrides)
+    )
 
 
 def of_type(out: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
@@ -74,9 +83,11 @@ def methods(out: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     }
 
 
-def test_routes_are_regional_lambda_proxy_integrations(synth: SynthFn) -> None:
+def test_routes_are_regional_lambda_proxy_integrations(
+    synth: SynthFn, make_function: FunctionFactory
+) -> None:
     # Given the records API
-    out = synth(build(props()))
+    out = synth(build(make_function))
     # Then it is a regional API, kept serving while replaced
     api = only(out, "aws_api_gateway_rest_api")
     assert api["endpoint_configuration"] == {"types": ["REGIONAL"]}
@@ -105,13 +116,15 @@ def test_routes_are_regional_lambda_proxy_integrations(synth: SynthFn) -> None:
     for integration in integrations:
         assert integration["type"] == "AWS_PROXY"
         assert integration["integration_http_method"] == "POST"
-        assert integration["uri"] == INVOKE_ARN
+        assert integration["uri"] == reference(out, "aws_lambda_function", "invoke_arn", "api")
         assert integration["timeout_milliseconds"] == 29_000
 
 
-def test_api_key_mode_requires_a_key_and_meters_it_through_a_usage_plan(synth: SynthFn) -> None:
+def test_api_key_mode_requires_a_key_and_meters_it_through_a_usage_plan(
+    synth: SynthFn, make_function: FunctionFactory
+) -> None:
     # Given API key auth
-    out = synth(build(props(auth="api_key")))
+    out = synth(build(make_function, auth="api_key"))
     # Then every route but the preflight needs a key
     for (method, _), body in methods(out).items():
         assert body["authorization"] == "NONE"
@@ -135,9 +148,11 @@ def test_api_key_mode_requires_a_key_and_meters_it_through_a_usage_plan(synth: S
     assert binding["key_type"] == "API_KEY"
 
 
-def test_iam_mode_signs_every_route_and_creates_no_keys(synth: SynthFn) -> None:
+def test_iam_mode_signs_every_route_and_creates_no_keys(
+    synth: SynthFn, make_function: FunctionFactory
+) -> None:
     # Given IAM auth
-    out = synth(build(props(auth="iam", quota=None)))
+    out = synth(build(make_function, auth="iam", quota=None))
     # Then every route but the preflight needs SigV4, and none needs a key
     for (method, _), body in methods(out).items():
         assert body["authorization"] == ("NONE" if method == "OPTIONS" else "AWS_IAM")
@@ -148,10 +163,10 @@ def test_iam_mode_signs_every_route_and_creates_no_keys(synth: SynthFn) -> None:
 
 
 def test_open_read_access_opens_only_get_routes_and_records_why(
-    synth_with_comments: SynthFn,
+    synth_with_comments: SynthFn, make_function: FunctionFactory
 ) -> None:
     # Given an environment that explicitly opens reads
-    out = synth_with_comments(build(props(open_read_access=True)))
+    out = synth_with_comments(build(make_function, open_read_access=True))
     # Then GET routes need nothing, and say why checkov's open-access finding is accepted
     for (method, _), body in methods(out).items():
         if method == "GET":
@@ -162,9 +177,11 @@ def test_open_read_access_opens_only_get_routes_and_records_why(
             assert "CKV_AWS_59" not in skipped_checks(body)
 
 
-def test_requests_are_validated_before_the_function_runs(synth: SynthFn) -> None:
+def test_requests_are_validated_before_the_function_runs(
+    synth: SynthFn, make_function: FunctionFactory
+) -> None:
     # Given the records API
-    out = synth(build(props()))
+    out = synth(build(make_function))
     # Then reads validate parameters, writes validate body and parameters against the model
     parameters = named(out, "aws_api_gateway_request_validator", "validate-parameters")
     body_validator = named(out, "aws_api_gateway_request_validator", "validate-body")
@@ -200,9 +217,11 @@ def test_requests_are_validated_before_the_function_runs(synth: SynthFn) -> None
     assert schema["required"] == ["bucket", "key", "size"]
 
 
-def test_stage_writes_json_access_logs_traces_and_throttles(synth: SynthFn) -> None:
+def test_stage_writes_json_access_logs_traces_and_throttles(
+    synth: SynthFn, make_function: FunctionFactory
+) -> None:
     # Given the records API
-    out = synth(build(props()))
+    out = synth(build(make_function))
     stage = only(out, "aws_api_gateway_stage")
     # Then the stage is per environment, traced, and logs JSON to its own encrypted log group
     assert stage["stage_name"] == "dev"
@@ -238,9 +257,11 @@ def test_stage_writes_json_access_logs_traces_and_throttles(synth: SynthFn) -> N
     }
 
 
-def test_deployment_is_replaced_before_destroy_when_routes_change(synth: SynthFn) -> None:
+def test_deployment_is_replaced_before_destroy_when_routes_change(
+    synth: SynthFn, make_function: FunctionFactory
+) -> None:
     # Given the records API
-    out = synth(build(props()))
+    out = synth(build(make_function))
     deployment = only(out, "aws_api_gateway_deployment")
     trigger = deployment["triggers"]["redeployment"]
     # Then it is created before the old one is destroyed
@@ -256,19 +277,25 @@ def test_deployment_is_replaced_before_destroy_when_routes_change(synth: SynthFn
         assert f"aws_api_gateway_integration.{name}.uri" in trigger
 
 
-def test_in_place_method_changes_change_the_redeployment_trigger(synth: SynthFn) -> None:
+def test_in_place_method_changes_change_the_redeployment_trigger(
+    synth: SynthFn, make_function: FunctionFactory
+) -> None:
     # Given the same API with API key auth and with IAM auth (methods update in place)
-    with_keys = only(synth(build(props())), "aws_api_gateway_deployment")
-    with_iam = only(synth(build(props(auth="iam", quota=None))), "aws_api_gateway_deployment")
-    same = only(synth(build(props())), "aws_api_gateway_deployment")
+    with_keys = only(synth(build(make_function)), "aws_api_gateway_deployment")
+    with_iam = only(
+        synth(build(make_function, auth="iam", quota=None)), "aws_api_gateway_deployment"
+    )
+    same = only(synth(build(make_function)), "aws_api_gateway_deployment")
     # Then the trigger differs, so the stage gets a new deployment; identical input is stable
     assert with_keys["triggers"] != with_iam["triggers"]
     assert with_keys["triggers"] == same["triggers"]
 
 
-def test_lambda_permissions_name_this_api_stage_method_and_path(synth: SynthFn) -> None:
+def test_lambda_permissions_name_this_api_stage_method_and_path(
+    synth: SynthFn, make_function: FunctionFactory
+) -> None:
     # Given the records API
-    out = synth(build(props()))
+    out = synth(build(make_function))
     execution_arn = ref(out, "aws_api_gateway_rest_api", "rest-api", "execution_arn")
     # Then each route (and preflight) may invoke the function only from its own ARN
     permissions = of_type(out, "aws_lambda_permission").values()
@@ -284,16 +311,20 @@ def test_lambda_permissions_name_this_api_stage_method_and_path(synth: SynthFn) 
     )
     for permission in permissions:
         assert permission["principal"] == "apigateway.amazonaws.com"
-        assert permission["function_name"] == "evpipe-dev-api"
+        assert permission["function_name"] == reference(
+            out, "aws_lambda_function", "function_name", "api"
+        )
         assert "*/*" not in permission["source_arn"]
     assert len({p["statement_id"] for p in permissions}) == 5
 
 
-def test_account_logging_role_is_created_only_when_asked(synth: SynthFn) -> None:
+def test_account_logging_role_is_created_only_when_asked(
+    synth: SynthFn, make_function: FunctionFactory
+) -> None:
     # Given an API that owns the account's CloudWatch role
-    owned = synth(build(props(manage_account_cloudwatch_role=True)))
+    owned = synth(build(make_function, manage_account_cloudwatch_role=True))
     account = only(owned, "aws_api_gateway_account")
-    role = only(owned, "aws_iam_role")
+    role = only(owned, "aws_iam_role", "rest-api")
     # Then API Gateway assumes a role that may write only this region's and account's logs
     assert account["cloudwatch_role_arn"] == ref(owned, "aws_iam_role", "cloudwatch-role", "arn")
     trust = policy_document(owned, "cloudwatch-trust")
@@ -310,16 +341,16 @@ def test_account_logging_role_is_created_only_when_asked(synth: SynthFn) -> None
         f"aws_api_gateway_account.{next(iter(of_type(owned, 'aws_api_gateway_account')))}"
     ]
     # Given an account whose role is managed elsewhere, Then nothing account-wide is created
-    shared = synth(build(props(manage_account_cloudwatch_role=False)))
+    shared = synth(build(make_function, manage_account_cloudwatch_role=False))
     assert not of_type(shared, "aws_api_gateway_account")
-    assert not of_type(shared, "aws_iam_role")
+    assert not [name for name in of_type(shared, "aws_iam_role") if name.startswith("rest-api")]
     assert "depends_on" not in only(shared, "aws_api_gateway_stage")
 
 
-def test_web_acl_is_attached_when_given(synth: SynthFn) -> None:
+def test_web_acl_is_attached_when_given(synth: SynthFn, make_function: FunctionFactory) -> None:
     # Given a shared web ACL
     acl = "arn:aws:wafv2:us-west-2:123456789012:regional/webacl/shared/abc"
-    out = synth(build(props(web_acl_arn=acl, no_web_acl_reason=None)))
+    out = synth(build(make_function, web_acl_arn=acl, no_web_acl_reason=None))
     # Then the stage is associated with it
     association = only(out, "aws_wafv2_web_acl_association")
     assert association == {
@@ -328,9 +359,13 @@ def test_web_acl_is_attached_when_given(synth: SynthFn) -> None:
     }
 
 
-def test_inapplicable_checks_are_suppressed_with_reasons(synth_with_comments: SynthFn) -> None:
+def test_inapplicable_checks_are_suppressed_with_reasons(
+    synth_with_comments: SynthFn, make_function: FunctionFactory
+) -> None:
     # Given an API without a web ACL and with two weeks of logs
-    out = synth_with_comments(build(props(no_web_acl_reason="No shared ACL in this account.")))
+    out = synth_with_comments(
+        build(make_function, no_web_acl_reason="No shared ACL in this account.")
+    )
     # Then the stage and method settings carry each suppression with its reason
     stage_skips = skipped_checks(only(out, "aws_api_gateway_stage"))
     assert stage_skips["CKV2_AWS_29"] == "No shared ACL in this account."
@@ -343,16 +378,21 @@ def test_inapplicable_checks_are_suppressed_with_reasons(synth_with_comments: Sy
     assert not any("CKV_AWS_59" in skipped_checks(m) for m in methods(out).values())
 
 
-def test_a_year_of_logs_needs_no_retention_suppression(synth_with_comments: SynthFn) -> None:
-    out = synth_with_comments(build(props(log_retention_days=365)))
-    for group in of_type(out, "aws_cloudwatch_log_group").values():
-        assert "CKV_AWS_338" not in skipped_checks(group)
+def test_a_year_of_logs_needs_no_retention_suppression(
+    synth_with_comments: SynthFn, make_function: FunctionFactory
+) -> None:
+    out = synth_with_comments(build(make_function, log_retention_days=365))
+    for name, group in of_type(out, "aws_cloudwatch_log_group").items():
+        if name.startswith("rest-api"):
+            assert "CKV_AWS_338" not in skipped_checks(group)
 
 
-def test_custom_routes_build_one_resource_per_path_segment(synth: SynthFn) -> None:
+def test_custom_routes_build_one_resource_per_path_segment(
+    synth: SynthFn, make_function: FunctionFactory
+) -> None:
     # Given a nested route
     routes = (ApiRoute(method="DELETE", path="/tenants/{tenant}/records"),)
-    out = synth(build(props(routes=routes)))
+    out = synth(build(make_function, routes=routes))
     # Then each segment is a resource and the permission names the method and wildcard path
     assert sorted(r["path_part"] for r in of_type(out, "aws_api_gateway_resource").values()) == [
         "records",
@@ -379,12 +419,12 @@ def test_custom_routes_build_one_resource_per_path_segment(synth: SynthFn) -> No
         ),
         (
             {"throttle": ThrottleSettings(rate_limit=10, burst_limit=-3)},
-            "throttle.burst_limit must be a whole number greater than 0, got -3",
+            "throttle.burst_limit must be an integer of at least 1, got -3",
         ),
         ({"quota": None}, "quota is required when auth is 'api_key'"),
         (
             {"quota": QuotaSettings(limit=0)},
-            "quota.limit must be a whole number greater than 0, got 0",
+            "quota.limit must be an integer of at least 1, got 0",
         ),
         (
             {"auth": "iam"},
@@ -392,7 +432,9 @@ def test_custom_routes_build_one_resource_per_path_segment(synth: SynthFn) -> No
         ),
         (
             {"log_retention_days": 10},
-            "log_retention_days 10 is not a CloudWatch Logs retention value",
+            "log_retention_days 10 is not a CloudWatch Logs retention value ("
+            + RETENTION_VALUES
+            + ")",
         ),
         ({"logging_level": "DEBUG"}, "logging_level must be 'ERROR' or 'INFO', got 'DEBUG'"),
         ({"no_web_acl_reason": None}, "set exactly one of web_acl_arn and no_web_acl_reason"),

@@ -6,24 +6,30 @@ from typing import Any
 
 import pytest
 
-from config.api import ApiRoute, ThrottleSettings
+from constructs_lib.aws_limits import LOG_RETENTION_DAYS_ALLOWED
+from constructs_lib.patterns.api_routes import ApiRoute
 from constructs_lib.patterns.http_api import ACCESS_LOG_FORMAT, HttpApi, HttpApiProps
-from tests.unit.constructs_lib.conftest import SynthFn, only, skipped_checks
-
-KEY_ARN = "arn:aws:kms:us-west-2:123456789012:key/abc"
-INVOKE_ARN = (
-    "arn:aws:apigateway:us-west-2:lambda:path/2015-03-31/functions/"
-    "arn:aws:lambda:us-west-2:123456789012:function:evpipe-dev-api/invocations"
+from constructs_lib.pipeline.records_api import RECORDS_ROUTES
+from constructs_lib.specs import ThrottleSettings
+from tests.unit.constructs_lib.conftest import (
+    FunctionFactory,
+    SynthFn,
+    only,
+    reference,
+    skipped_checks,
 )
+
+RETENTION_VALUES = ", ".join(map(str, sorted(LOG_RETENTION_DAYS_ALLOWED)))
+KEY_ARN = "arn:aws:kms:us-west-2:123456789012:key/abc"
 ISSUER = "https://cognito-idp.us-west-2.amazonaws.com/us-west-2_example"
 ORIGINS = ("https://app.example.com", "http://localhost:3000")
 
 
-def props(**overrides: Any) -> HttpApiProps:
+def props(function: Any = None, **overrides: Any) -> HttpApiProps:
     settings: dict[str, Any] = {
         "name": "evpipe-dev-http-api",
-        "function_name": "evpipe-dev-api",
-        "function_invoke_arn": INVOKE_ARN,
+        "function": function,
+        "routes": RECORDS_ROUTES,
         "cors_allowed_origins": ORIGINS,
         "throttle": ThrottleSettings(rate_limit=25, burst_limit=50),
         "log_retention_days": 14,
@@ -33,8 +39,10 @@ def props(**overrides: Any) -> HttpApiProps:
     return HttpApiProps(**settings)
 
 
-def build(api_props: HttpApiProps) -> Any:
-    return lambda stack: HttpApi(stack, "http-api", props=api_props)
+def build(make_function: FunctionFactory, **overrides: Any) -> Any:
+    return lambda stack: HttpApi(
+        stack, "http-api", props=props(make_function(stack, "api"), **overrides)
+    )
 
 
 def of_type(out: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
@@ -52,22 +60,28 @@ def routes(out: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {body["route_key"]: body for body in of_type(out, "aws_apigatewayv2_route").values()}
 
 
-def test_routes_share_one_payload_v2_proxy_integration(synth: SynthFn) -> None:
+def test_routes_share_one_payload_v2_proxy_integration(
+    synth: SynthFn, make_function: FunctionFactory
+) -> None:
     # Given the records HTTP API
-    out = synth(build(props()))
+    out = synth(build(make_function))
     # Then the three records routes target one Lambda proxy integration with payload 2.0
     integration = only(out, "aws_apigatewayv2_integration")
     assert integration["integration_type"] == "AWS_PROXY"
-    assert integration["integration_uri"] == INVOKE_ARN
+    assert integration["integration_uri"] == reference(
+        out, "aws_lambda_function", "invoke_arn", "api"
+    )
     assert integration["payload_format_version"] == "2.0"
     assert set(routes(out)) == {"GET /records", "POST /records", "GET /records/{id}"}
     target = f"integrations/{ref(out, 'aws_apigatewayv2_integration')}"
     assert all(route["target"] == target for route in routes(out).values())
 
 
-def test_cors_answers_preflights_for_the_configured_origins_only(synth: SynthFn) -> None:
+def test_cors_answers_preflights_for_the_configured_origins_only(
+    synth: SynthFn, make_function: FunctionFactory
+) -> None:
     # Given two configured origins
-    api = only(synth(build(props())), "aws_apigatewayv2_api")
+    api = only(synth(build(make_function)), "aws_apigatewayv2_api")
     # Then API Gateway answers preflights for exactly those origins and the routed methods
     assert api["protocol_type"] == "HTTP"
     cors = api["cors_configuration"]
@@ -78,17 +92,21 @@ def test_cors_answers_preflights_for_the_configured_origins_only(synth: SynthFn)
     assert cors["max_age"] == 300
 
 
-def test_routes_need_sigv4_without_an_issuer(synth: SynthFn) -> None:
+def test_routes_need_sigv4_without_an_issuer(
+    synth: SynthFn, make_function: FunctionFactory
+) -> None:
     # Given no JWT issuer
-    out = synth(build(props()))
+    out = synth(build(make_function))
     # Then every route needs IAM and there is no authorizer
     assert {route["authorization_type"] for route in routes(out).values()} == {"AWS_IAM"}
     assert not of_type(out, "aws_apigatewayv2_authorizer")
 
 
-def test_routes_need_a_jwt_from_the_configured_issuer(synth: SynthFn) -> None:
+def test_routes_need_a_jwt_from_the_configured_issuer(
+    synth: SynthFn, make_function: FunctionFactory
+) -> None:
     # Given an issuer and audience
-    out = synth(build(props(jwt_issuer=ISSUER, jwt_audience=("records-api",))))
+    out = synth(build(make_function, jwt_issuer=ISSUER, jwt_audience=("records-api",)))
     # Then a JWT authorizer reads the bearer token and every route uses it
     authorizer = only(out, "aws_apigatewayv2_authorizer")
     assert authorizer["authorizer_type"] == "JWT"
@@ -100,11 +118,11 @@ def test_routes_need_a_jwt_from_the_configured_issuer(synth: SynthFn) -> None:
 
 
 def test_open_read_access_opens_only_get_routes_and_records_why(
-    synth_with_comments: SynthFn,
+    synth_with_comments: SynthFn, make_function: FunctionFactory
 ) -> None:
     # Given reads opened explicitly, with JWT for the rest
     out = synth_with_comments(
-        build(props(open_read_access=True, jwt_issuer=ISSUER, jwt_audience=("a",)))
+        build(make_function, open_read_access=True, jwt_issuer=ISSUER, jwt_audience=("a",))
     )
     by_key = routes(out)
     # Then GET routes are public with the reason recorded, and POST still needs a JWT
@@ -116,9 +134,11 @@ def test_open_read_access_opens_only_get_routes_and_records_why(
     assert "CKV_AWS_309" not in skipped_checks(by_key["POST /records"])
 
 
-def test_default_stage_auto_deploys_logs_json_and_throttles(synth_with_comments: SynthFn) -> None:
+def test_default_stage_auto_deploys_logs_json_and_throttles(
+    synth_with_comments: SynthFn, make_function: FunctionFactory
+) -> None:
     # Given the records HTTP API
-    out = synth_with_comments(build(props()))
+    out = synth_with_comments(build(make_function))
     stage = only(out, "aws_apigatewayv2_stage")
     # Then the $default stage deploys itself and throttles every route
     assert (stage["name"], stage["auto_deploy"]) == ("$default", True)
@@ -128,9 +148,9 @@ def test_default_stage_auto_deploys_logs_json_and_throttles(synth_with_comments:
         "throttling_burst_limit": 50,
     }
     # And it logs JSON to its own encrypted log group with the environment's retention
-    group = only(out, "aws_cloudwatch_log_group")
-    assert stage["access_log_settings"]["destination_arn"] == ref(
-        out, "aws_cloudwatch_log_group", "arn"
+    group = only(out, "aws_cloudwatch_log_group", "http-api")
+    assert stage["access_log_settings"]["destination_arn"] == reference(
+        out, "aws_cloudwatch_log_group", "arn", "http-api"
     )
     assert stage["access_log_settings"]["format"] == ACCESS_LOG_FORMAT
     fields = json.loads(ACCESS_LOG_FORMAT)
@@ -142,9 +162,11 @@ def test_default_stage_auto_deploys_logs_json_and_throttles(synth_with_comments:
     assert "log_retention_days" in skipped_checks(group)["CKV_AWS_338"]
 
 
-def test_lambda_permissions_name_this_api_stage_method_and_path(synth: SynthFn) -> None:
+def test_lambda_permissions_name_this_api_stage_method_and_path(
+    synth: SynthFn, make_function: FunctionFactory
+) -> None:
     # Given the records HTTP API
-    out = synth(build(props()))
+    out = synth(build(make_function))
     execution_arn = ref(out, "aws_apigatewayv2_api", "execution_arn")
     # Then each route may invoke the function only from its own $default-stage ARN
     permissions = of_type(out, "aws_lambda_permission").values()
@@ -158,9 +180,11 @@ def test_lambda_permissions_name_this_api_stage_method_and_path(synth: SynthFn) 
     assert len({p["statement_id"] for p in permissions}) == 3
 
 
-def test_custom_routes_add_their_methods_to_cors(synth: SynthFn) -> None:
+def test_custom_routes_add_their_methods_to_cors(
+    synth: SynthFn, make_function: FunctionFactory
+) -> None:
     # Given a DELETE route
-    out = synth(build(props(routes=(ApiRoute(method="DELETE", path="/records/{id}"),))))
+    out = synth(build(make_function, routes=(ApiRoute(method="DELETE", path="/records/{id}"),)))
     # Then CORS allows DELETE and the route key is API Gateway's "METHOD /path"
     assert only(out, "aws_apigatewayv2_api")["cors_configuration"]["allow_methods"] == [
         "DELETE",
@@ -196,11 +220,13 @@ def test_custom_routes_add_their_methods_to_cors(synth: SynthFn) -> None:
         ),
         (
             {"throttle": ThrottleSettings(rate_limit=1, burst_limit=0)},
-            "throttle.burst_limit must be a whole number greater than 0, got 0",
+            "throttle.burst_limit must be an integer of at least 1, got 0",
         ),
         (
             {"log_retention_days": 0},
-            "log_retention_days 0 is not a CloudWatch Logs retention value",
+            "log_retention_days 0 is not a CloudWatch Logs retention value ("
+            + RETENTION_VALUES
+            + ")",
         ),
         ({"jwt_audience": ("a",)}, "jwt_audience needs jwt_issuer"),
         (
