@@ -28,8 +28,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# Not imported from constructs_lib: that import would put its node preload in NODE_OPTIONS,
-# which every measured process (the cdktf CLI too) would then inherit.
+# Not imported from constructs_lib: installing its speed-ups here would put their node preload
+# in NODE_OPTIONS, which every measured process (the cdktf CLI too) would then inherit.
 STOCK_IMPORT_ENV = "PIPELINE_STOCK_PROVIDER_IMPORT"
 # Where constructs_lib/code_archive.py records what each built archive was made from.
 ARCHIVE_SIDECARS = "*.zip.sha256"
@@ -40,17 +40,19 @@ DEFAULT_REPEAT = 3
 # Times `import cdktf` (jsii kernel start) and then the provider package alone, which with the
 # Python half on is the jsii assembly load. {first} picks when install() runs: before cdktf
 # (node half on too) or after it (the kernel already runs, so node requires every submodule).
+INSTALL_SPEEDUPS = "from constructs_lib import speedups; speedups.install()"
 PROVIDER_LOAD_PROBE = """
 import json, time
 start = time.perf_counter()
-import {first}, {second}
+{first}
+{second}
 ready = time.perf_counter()
 import cdktf_cdktf_provider_aws
 done = time.perf_counter()
 print(json.dumps({{"cdktf": ready - start, "assembly": done - ready}}))
 """
-LAZY_NODE_PROBE = PROVIDER_LOAD_PROBE.format(first="constructs_lib", second="cdktf")
-EAGER_NODE_PROBE = PROVIDER_LOAD_PROBE.format(first="cdktf", second="constructs_lib")
+LAZY_NODE_PROBE = PROVIDER_LOAD_PROBE.format(first=INSTALL_SPEEDUPS, second="import cdktf")
+EAGER_NODE_PROBE = PROVIDER_LOAD_PROBE.format(first="import cdktf", second=INSTALL_SPEEDUPS)
 
 
 def run(command: Sequence[str], *, stock: bool, outdir: Path | None = None) -> tuple[float, str]:

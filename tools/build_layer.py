@@ -27,7 +27,7 @@ REQUIREMENTS = PROJECT_ROOT / "lambda_functions" / "requirements.txt"
 SHARED_PACKAGE = PROJECT_ROOT / "lambda_functions" / "common" / "pipeline_common"
 LAYER_DIR = PROJECT_ROOT / "build" / "layer"
 STAMP = PROJECT_ROOT / "build" / "layer.stamp"
-# The runtime and architecture constructs_lib/python_function.py deploys.
+# The runtime and architecture constructs_lib/base/python_function.py deploys.
 PLATFORM = "manylinux2014_aarch64"
 PYTHON_VERSION = "3.12"
 IMPLEMENTATION = "cp"

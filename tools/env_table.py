@@ -68,9 +68,14 @@ def _network(env: EnvironmentConfig) -> str:
 ROWS: tuple[Row, ...] = (
     (
         "Processor memory / timeout",
-        lambda e: f"{e.functions.processor.memory_mb} MB / {e.functions.processor.timeout_seconds} s",
+        lambda e: (
+            f"{e.functions.processor.memory_mb} MB / {e.functions.processor.timeout_seconds} s"
+        ),
     ),
-    ("Processor reserved concurrency", lambda e: str(e.functions.processor.reserved_concurrency or "none")),
+    (
+        "Processor reserved concurrency",
+        lambda e: str(e.functions.processor.reserved_concurrency or "none"),
+    ),
     ("Log retention", lambda e: f"{e.log_retention_days} days"),
     ("Records table", _capacity),
     ("Record TTL", lambda e: f"{e.record_ttl_days} days" if e.record_ttl_days else "none"),

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from config.emulator import STATE_MACHINE_SKIP_REASON
 from config.environments import build_environments
-from stacks.pipeline_stack import EMULATOR_STATE_MACHINE_SKIP_REASON
 from tools.emulator import MotoServer, StackWorkspace, synth_app
 from tools.run_local import Deployment
 
@@ -192,7 +192,7 @@ def test_only_the_state_machine_is_skipped(isolated_dev: Deployment) -> None:
     outputs = isolated_dev.outputs
     # Then no state machine exists, and the stack says why
     assert isolated_dev.client("stepfunctions").list_state_machines()["stateMachines"] == []
-    assert outputs["state_machine_skipped_reason"] == EMULATOR_STATE_MACHINE_SKIP_REASON
+    assert outputs["state_machine_skipped_reason"] == STATE_MACHINE_SKIP_REASON
     assert "state_machine_arn" not in outputs
     # And everything around it was deployed: its role, its log group and its functions
     role_name = outputs["state_machine_role_arn"].rsplit("/", 1)[-1]

@@ -151,8 +151,8 @@ def test_out_of_range_operations_settings_name_the_field(
         ),
         (
             {"dynamodb_throttled_requests": 0},
-            "operations.thresholds.dynamodb_throttled_requests must be an integer of at least 1, got "
-            "0",
+            "operations.thresholds.dynamodb_throttled_requests must be an integer of at least 1, "
+            "got 0",
         ),
         (
             {"dynamodb_system_errors": 0},
@@ -164,7 +164,8 @@ def test_out_of_range_operations_settings_name_the_field(
         ),
         (
             {"workflow_failed_executions": 0},
-            "operations.thresholds.workflow_failed_executions must be an integer of at least 1, got 0",
+            "operations.thresholds.workflow_failed_executions must be an integer of at least 1, "
+            "got 0",
         ),
         (
             {"workflow_timed_out_executions": 0},

@@ -104,7 +104,7 @@ def make_function(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FunctionFa
 
 
 def reference(resources: dict[str, Any], resource_type: str, attribute: str, name: str) -> str:
-    """The ${...} reference to ``attribute`` of the one resource of a type whose key has ``name``."""
+    """The ${...} reference to ``attribute`` of the one resource of a type named ``name``."""
     keys = [key for key in resources["resource"][resource_type] if f"_{name}_" in f"_{key}"]
     assert len(keys) == 1, f"expected one {resource_type} named {name}, found {keys}"
     return f"${{{resource_type}.{keys[0]}.{attribute}}}"

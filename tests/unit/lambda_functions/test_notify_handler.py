@@ -136,7 +136,7 @@ def test_publish_failure_is_raised_for_the_workflow_to_retry(
 
 
 def test_topic_arn_is_checked_once_at_import(notify: ModuleType) -> None:
-    from pipeline_common.settings import ConfigurationError
+    from pipeline_common.environment import ConfigurationError
 
     from lambda_functions.notify.settings import load_settings
 

@@ -1,4 +1,4 @@
-"""The shared item layout: record ids, sort keys within DynamoDB's limits, env parsing."""
+"""The shared item layout: record ids and sort keys within DynamoDB's limits."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from pipeline_common.records import (
     sort_key,
     sort_key_prefix,
 )
-from pipeline_common.settings import ConfigurationError, bounded_int, required_text
 
 from .support import HANDLER_ENVIRONMENT, PROJECT_ROOT
 
@@ -120,25 +119,6 @@ def test_version_id_null_is_not_an_identity() -> None:
     assert ObjectVersion(**common, version_id="null", sequencer="0A").identity == "S#0A"
     assert ObjectVersion(**common, version_id="v1", sequencer="0A").identity == "V#v1"
     assert ObjectVersion(**common).identity == "E#e"
-
-
-@pytest.mark.parametrize(
-    ("environ", "message"),
-    [
-        ({}, "environment variable LIMIT is required"),
-        ({"LIMIT": "1.5"}, "LIMIT must be an integer, got '1.5'"),
-        ({"LIMIT": "11"}, "LIMIT must be from 1 to 10, got 11"),
-    ],
-)
-def test_bounded_int_names_the_variable(environ: dict[str, str], message: str) -> None:
-    with pytest.raises(ConfigurationError, match=message):
-        bounded_int(environ, "LIMIT", minimum=1, maximum=10)
-
-
-def test_required_text_rejects_blank_values() -> None:
-    with pytest.raises(ConfigurationError, match="TABLE_NAME is required and must not be empty"):
-        required_text({"TABLE_NAME": "  "}, "TABLE_NAME")
-    assert required_text({"TABLE_NAME": "t"}, "TABLE_NAME") == "t"
 
 
 def test_shared_package_lives_where_the_layer_build_copies_it_from() -> None:

@@ -97,13 +97,13 @@ def test_non_object_input_is_invalid_not_an_error(
     [
         ({}, "environment variable MAX_OBJECT_BYTES is required"),
         ({"MAX_OBJECT_BYTES": "ten"}, "MAX_OBJECT_BYTES must be an integer, got 'ten'"),
-        ({"MAX_OBJECT_BYTES": "-1"}, "MAX_OBJECT_BYTES must be from 0 to"),
+        ({"MAX_OBJECT_BYTES": "0"}, "MAX_OBJECT_BYTES must be from 1 to"),
     ],
 )
 def test_bad_environment_fails_at_import_naming_the_variable(
     validate: ModuleType, environ: dict[str, str], message: str
 ) -> None:
-    from pipeline_common.settings import ConfigurationError
+    from pipeline_common.environment import ConfigurationError
 
     from lambda_functions.validate.settings import load_settings
 

@@ -99,24 +99,24 @@ def test_rest_stage_throttles_logs_and_meters_per_environment(
     stack = synthesized_stacks[f"pipeline-{env}"]
     api = ENVIRONMENTS[env].api
     # Then the stage is named after the environment, traced and throttled from config
-    _, stage = named(stack, "aws_api_gateway_stage", "rest-api_")
+    _, stage = named(stack, "aws_api_gateway_stage", "api_rest-api_")
     assert stage["stage_name"] == env
     assert stage["xray_tracing_enabled"] is True
-    _, settings = named(stack, "aws_api_gateway_method_settings", "rest-api_")
+    _, settings = named(stack, "aws_api_gateway_method_settings", "api_rest-api_")
     assert settings["settings"]["throttling_rate_limit"] == api.throttle.rate_limit
     assert settings["settings"]["throttling_burst_limit"] == api.throttle.burst_limit
     # And its logs keep the environment's retention
     groups = [
         group
         for name, group in of_type(stack, "aws_cloudwatch_log_group").items()
-        if name.startswith(("rest-api_", "http-api_"))
+        if name.startswith(("api_rest-api_", "http-api_"))
     ]
     assert groups
     assert {group["retention_in_days"] for group in groups} == {
         ENVIRONMENTS[env].log_retention_days
     }
     # And each API key is held to the environment's quota
-    _, plan = named(stack, "aws_api_gateway_usage_plan", "rest-api_")
+    _, plan = named(stack, "aws_api_gateway_usage_plan", "api_rest-api_")
     assert plan["quota_settings"] == {"limit": api.quota.limit, "period": api.quota.period}
 
 

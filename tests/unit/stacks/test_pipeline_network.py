@@ -10,9 +10,10 @@ import cdktf
 import pytest
 
 from config.deployment import DeploymentTarget, StateBackendSettings
+from config.emulator import STATE_MACHINE_SKIP_REASON, EmulatorProfile
 from config.environments import build_environments
 from constructs_lib.patterns.state_machine import LOG_DELIVERY_PRINCIPAL
-from stacks.pipeline_stack import EMULATOR_STATE_MACHINE_SKIP_REASON, PipelineStack
+from stacks.pipeline_stack import PipelineStack
 
 ENVIRONMENTS = build_environments()
 Stacks = dict[str, dict[str, Any]]
@@ -42,8 +43,10 @@ def test_every_function_is_attached_to_both_private_subnets(
 ) -> None:
     # Given an isolated environment's stack
     stack = synthesized_stacks[f"pipeline-{env}"]
-    subnets = [address(stack, "aws_subnet", f"network_private-subnet-{n}", "id") for n in (1, 2)]
-    group = address(stack, "aws_security_group", "network_function-security-group", "id")
+    subnets = [
+        address(stack, "aws_subnet", f"foundation_network_private-subnet-{n}", "id") for n in (1, 2)
+    ]
+    group = address(stack, "aws_security_group", "foundation_network_function-security-group", "id")
     functions = of_type(stack, "aws_lambda_function")
     # Then every function, whoever added it, runs in both private subnets behind the 443 group
     assert len(functions) >= 5
@@ -55,7 +58,7 @@ def test_every_function_is_attached_to_both_private_subnets(
         # And leaves our group for the rule-less default one before it is deleted
         assert function["replace_security_groups_on_destroy"] is True, name
         assert function["replacement_security_group_ids"] == [
-            address(stack, "aws_default_security_group", "network_", "id")
+            address(stack, "aws_default_security_group", "foundation_network_", "id")
         ]
 
 
@@ -80,24 +83,27 @@ def test_isolated_network_has_endpoints_for_every_dependency_and_no_internet(
         return resources
 
     bucket = address(stack, "aws_s3_bucket", "ingest_bucket", "arn")
-    table = address(stack, "aws_dynamodb_table", "records_table", "arn")
-    topic = address(stack, "aws_sns_topic", "notifications_topic", "arn")
-    assert resources_of("network_s3-endpoint-policy") == [bucket, f"{bucket}/*"]
-    assert resources_of("network_dynamodb-endpoint-policy") == [table, f"{table}/index/*"]
-    assert resources_of("network_sns-endpoint-policy") == [topic]
+    table = address(stack, "aws_dynamodb_table", "foundation_records_table", "arn")
+    topic = address(stack, "aws_sns_topic", "workflow_notifications_topic", "arn")
+    assert resources_of("foundation_network_s3-endpoint-policy") == [bucket, f"{bucket}/*"]
+    assert resources_of("foundation_network_dynamodb-endpoint-policy") == [
+        table,
+        f"{table}/index/*",
+    ]
+    assert resources_of("foundation_network_sns-endpoint-policy") == [topic]
     # And nothing routes to the internet
     for absent in ("aws_nat_gateway", "aws_internet_gateway", "aws_eip", "aws_route"):
         assert absent not in stack["resource"], absent
     # And flow logs cover the VPC
     (flow_log,) = of_type(stack, "aws_flow_log").values()
-    assert flow_log["vpc_id"] == address(stack, "aws_vpc", "network_vpc", "id")
+    assert flow_log["vpc_id"] == address(stack, "aws_vpc", "foundation_network_vpc", "id")
     assert flow_log["traffic_type"] == "ALL"
 
 
 @pytest.mark.parametrize("env", ISOLATED)
 def test_isolated_stack_outputs_its_network(synthesized_stacks: Stacks, env: str) -> None:
     outputs = synthesized_stacks[f"pipeline-{env}"]["output"]
-    assert outputs["vpc_id"]["value"].startswith("${aws_vpc.network_vpc_")
+    assert outputs["vpc_id"]["value"].startswith("${aws_vpc.foundation_network_vpc_")
     assert len(outputs["private_subnet_ids"]["value"]) == 2
 
 
@@ -138,9 +144,9 @@ def test_state_machine_runs_the_pipeline_functions_with_the_profiles_retries(
     (machine,) = of_type(stack, "aws_sfn_state_machine").values()
     states = json.loads(machine["definition"])["States"]
     arns = {
-        "Validate": address(stack, "aws_lambda_function", "validate_function", "arn"),
-        "Process": address(stack, "aws_lambda_function", "processor_function", "arn"),
-        "Notify": address(stack, "aws_lambda_function", "notify_function", "arn"),
+        "Validate": address(stack, "aws_lambda_function", "workflow_validate_function", "arn"),
+        "Process": address(stack, "aws_lambda_function", "ingest_processor_function", "arn"),
+        "Notify": address(stack, "aws_lambda_function", "workflow_notify_function", "arn"),
     }
     # Then each task invokes its function and retries as the profile says
     for state, arn in arns.items():
@@ -150,16 +156,22 @@ def test_state_machine_runs_the_pipeline_functions_with_the_profiles_retries(
     # And the role may invoke exactly those three
     policies = stack["data"]["aws_iam_policy_document"]
     (permissions,) = [
-        body for key, body in policies.items() if key.startswith("workflow_permissions")
+        body
+        for key, body in policies.items()
+        if key.startswith("workflow_state-machine_permissions")
     ]
     invoke = next(s for s in permissions["statement"] if s["sid"] == "InvokePipelineFunctions")
     assert invoke["resources"] == list(arns.values())
     # And logging is complete and the functions get the contract's variables
     assert machine["logging_configuration"]["level"] == "ALL"
     functions = of_type(stack, "aws_lambda_function")
-    notify = next(body for key, body in functions.items() if key.startswith("notify_function"))
-    validate = next(body for key, body in functions.items() if key.startswith("validate_function"))
-    topic = address(stack, "aws_sns_topic", "notifications_topic", "arn")
+    notify = next(
+        body for key, body in functions.items() if key.startswith("workflow_notify_function")
+    )
+    validate = next(
+        body for key, body in functions.items() if key.startswith("workflow_validate_function")
+    )
+    topic = address(stack, "aws_sns_topic", "workflow_notifications_topic", "arn")
     assert notify["environment"]["variables"]["TOPIC_ARN"] == topic
     assert validate["environment"]["variables"]["MAX_OBJECT_BYTES"] == str(
         settings.max_object_bytes
@@ -172,7 +184,9 @@ def test_key_policy_lets_log_delivery_decrypt_execution_data(
     synthesized_stacks: Stacks, env: str
 ) -> None:
     policies = synthesized_stacks[f"pipeline-{env}"]["data"]["aws_iam_policy_document"]
-    (key_policy,) = [body for key, body in policies.items() if key.startswith("key_policy")]
+    (key_policy,) = [
+        body for key, body in policies.items() if key.startswith("foundation_key_policy")
+    ]
     services = next(s for s in key_policy["statement"] if s.get("sid") == "ServiceEncryption")
     assert LOG_DELIVERY_PRINCIPAL in services["principals"][0]["identifiers"]
     assert "kms:Decrypt" in services["actions"]
@@ -185,7 +199,7 @@ def test_emulator_synth_skips_only_the_state_machine_and_can_force_the_vpc() -> 
         state=StateBackendSettings(
             kind="local", bucket="unused", lock_table="unused", region="us-west-2"
         ),
-        endpoint_url="http://127.0.0.1:4566",
+        emulator=EmulatorProfile(endpoint_url="http://127.0.0.1:4566"),
         force_vpc=True,
     )
     stack = PipelineStack(
@@ -196,14 +210,15 @@ def test_emulator_synth_skips_only_the_state_machine_and_can_force_the_vpc() -> 
     resources = out["resource"]
     # Then the state machine alone is left out, with the reason in the outputs
     assert "aws_sfn_state_machine" not in resources
-    assert out["output"]["state_machine_skipped_reason"]["value"] == (
-        EMULATOR_STATE_MACHINE_SKIP_REASON
-    )
-    assert re.search("ValidateStateMachineDefinition", EMULATOR_STATE_MACHINE_SKIP_REASON)
+    assert out["output"]["state_machine_skipped_reason"]["value"] == (STATE_MACHINE_SKIP_REASON)
+    assert re.search("ValidateStateMachineDefinition", STATE_MACHINE_SKIP_REASON)
     # And its role, log group and functions are still deployed
-    assert any(key.startswith("workflow_role") for key in resources["aws_iam_role"])
-    assert any(key.startswith("workflow_logs") for key in resources["aws_cloudwatch_log_group"])
-    for name in ("validate", "notify", "processor"):
+    assert any(key.startswith("workflow_state-machine_role") for key in resources["aws_iam_role"])
+    assert any(
+        key.startswith("workflow_state-machine_logs")
+        for key in resources["aws_cloudwatch_log_group"]
+    )
+    for name in ("workflow_validate", "workflow_notify", "ingest_processor"):
         assert any(key.startswith(f"{name}_function") for key in resources["aws_lambda_function"])
     # And dev, normally open, gets the VPC with every function attached
     assert len(resources["aws_vpc"]) == 1

@@ -51,10 +51,10 @@ def test_dlq_is_kms_encrypted_keeps_two_weeks_and_refuses_plain_http(
 ) -> None:
     # Given an environment stack
     stack = stack_of(synthesized_stacks, env)
-    key, _ = at_path(stack, "aws_kms_key", "key/key")
+    key, _ = at_path(stack, "aws_kms_key", "foundation/key/key")
     # When its pipeline DLQ is read
-    queue_address, queue = at_path(stack, "aws_sqs_queue", "dlq/queue")
-    _, document = at_path(stack, "data.aws_iam_policy_document", "dlq/policy-document")
+    queue_address, queue = at_path(stack, "aws_sqs_queue", "foundation/dlq/queue")
+    _, document = at_path(stack, "data.aws_iam_policy_document", "foundation/dlq/policy-document")
     # Then it is encrypted with the environment key and keeps messages for 14 days
     assert queue["name"] == f"evpipe-{env}-dlq"
     assert queue["kms_master_key_id"] == ref(key, "arn")
@@ -71,12 +71,14 @@ def test_async_functions_retry_per_profile_then_hand_failures_to_the_dlq(
     # Given the environment's operations profile
     settings = ENVIRONMENTS[env].operations
     stack = stack_of(synthesized_stacks, env)
-    queue, _ = at_path(stack, "aws_sqs_queue", "dlq/queue")
-    for function in ("processor", "maintenance"):
-        function_address, body = at_path(stack, "aws_lambda_function", f"{function}/function")
+    queue, _ = at_path(stack, "aws_sqs_queue", "foundation/dlq/queue")
+    for domain, function in (("ingest", "processor"), ("operations", "maintenance")):
+        function_address, body = at_path(
+            stack, "aws_lambda_function", f"{domain}/{function}/function"
+        )
         # When its event-invoke config is read
         _, config = at_path(
-            stack, "aws_lambda_function_event_invoke_config", f"{function}-async/config"
+            stack, "aws_lambda_function_event_invoke_config", f"{domain}/{function}-async/config"
         )
         # Then retries and event age follow the profile and failures go to the DLQ
         assert config["function_name"] == ref(function_address, "function_name")
@@ -84,7 +86,7 @@ def test_async_functions_retry_per_profile_then_hand_failures_to_the_dlq(
         assert config["maximum_event_age_in_seconds"] == settings.max_event_age_seconds
         assert config["destination_config"] == {"on_failure": {"destination": ref(queue, "arn")}}
         # And the config waits for the role policy that allows the send
-        policy, _ = at_path(stack, "aws_iam_role_policy", f"{function}/policy")
+        policy, _ = at_path(stack, "aws_iam_role_policy", f"{domain}/{function}/policy")
         assert config["depends_on"] == [policy]
         # And no legacy dead_letter_config duplicates each failure
         assert "dead_letter_config" not in body
@@ -94,9 +96,9 @@ def test_async_functions_retry_per_profile_then_hand_failures_to_the_dlq(
 def test_processor_role_may_send_to_exactly_the_dlq(synthesized_stacks: Stacks, env: str) -> None:
     # Given the processor's permissions
     stack = stack_of(synthesized_stacks, env)
-    queue, _ = at_path(stack, "aws_sqs_queue", "dlq/queue")
-    key, _ = at_path(stack, "aws_kms_key", "key/key")
-    _, document = at_path(stack, "data.aws_iam_policy_document", "processor/permissions")
+    queue, _ = at_path(stack, "aws_sqs_queue", "foundation/dlq/queue")
+    key, _ = at_path(stack, "aws_kms_key", "foundation/key/key")
+    _, document = at_path(stack, "data.aws_iam_policy_document", "ingest/processor/permissions")
     statements = document["statement"]
     # When the SQS grants are collected
     sqs = [s for s in statements if any(action.startswith("sqs:") for action in s["actions"])]
@@ -123,20 +125,20 @@ def test_schedule_invokes_maintenance_on_the_profiles_expression(
     # Given the environment's schedule settings
     settings = ENVIRONMENTS[env].operations
     stack = stack_of(synthesized_stacks, env)
-    rule_address, rule = at_path(stack, "aws_cloudwatch_event_rule", "schedule/rule")
-    function, _ = at_path(stack, "aws_lambda_function", "maintenance/function")
+    rule_address, rule = at_path(stack, "aws_cloudwatch_event_rule", "operations/schedule/rule")
+    function, _ = at_path(stack, "aws_lambda_function", "operations/maintenance/function")
     # Then the rule fires on the configured expression, enabled per profile
     assert rule["schedule_expression"] == settings.schedule_expression == "rate(24 hours)"
     assert rule["state"] == ("ENABLED" if settings.schedule_enabled else "DISABLED")
     # And its target is the maintenance function with retries and its own DLQ
-    _, target = at_path(stack, "aws_cloudwatch_event_target", "schedule/target")
-    schedule_dlq, dlq = at_path(stack, "aws_sqs_queue", "schedule/dlq/queue")
+    _, target = at_path(stack, "aws_cloudwatch_event_target", "operations/schedule/target")
+    schedule_dlq, dlq = at_path(stack, "aws_sqs_queue", "operations/schedule/dlq/queue")
     assert target["arn"] == ref(function, "arn")
     assert target["dead_letter_config"] == {"arn": ref(schedule_dlq, "arn")}
     assert target["retry_policy"]["maximum_retry_attempts"] >= 1
     assert dlq["name"] == f"evpipe-{env}-schedule-dlq"
     # And only this rule may invoke the function
-    _, permission = at_path(stack, "aws_lambda_permission", "schedule/permission")
+    _, permission = at_path(stack, "aws_lambda_permission", "operations/schedule/permission")
     assert permission["principal"] == "events.amazonaws.com"
     assert permission["source_arn"] == ref(rule_address, "arn")
     assert permission["function_name"] == ref(function, "function_name")
@@ -161,8 +163,8 @@ def test_every_alarm_notifies_the_encrypted_topic_and_decides_about_missing_data
 ) -> None:
     # Given the alarm topic
     stack = stack_of(synthesized_stacks, env)
-    topic_address, topic = at_path(stack, "aws_sns_topic", "alarm-topic/topic")
-    key, _ = at_path(stack, "aws_kms_key", "key/key")
+    topic_address, topic = at_path(stack, "aws_sns_topic", "operations/alarm-topic/topic")
+    key, _ = at_path(stack, "aws_kms_key", "foundation/key/key")
     assert topic["kms_master_key_id"] == ref(key, "arn")
     # When every alarm is read
     for name, alarm in alarms(stack).items():
@@ -212,12 +214,12 @@ def test_alarms_cover_each_part_with_the_profiles_thresholds(
 def test_every_function_in_the_stack_has_its_three_alarms(
     synthesized_stacks: Stacks, env: str
 ) -> None:
-    # Given every Lambda function, whichever part of the stack created it
+    # Given every Lambda function, whichever domain of the stack created it
     stack = stack_of(synthesized_stacks, env)
     by_name = alarms(stack)
     for body in stack["resource"]["aws_lambda_function"].values():
-        label = body["//"]["metadata"]["path"].split("/")[1:-1]
-        name = "-".join(label)
+        # Alarms are labelled with the function's short name: <prefix>-<name>
+        name = body["function_name"].removeprefix(f"evpipe-{env}-")
         # Then errors, throttles and p99 duration alarms exist for it
         for kind in ("errors", "throttles", "duration-p99"):
             assert f"evpipe-{env}-{name}-{kind}" in by_name, f"{name} lacks {kind}"
@@ -315,7 +317,7 @@ def test_key_admits_the_services_that_write_encrypted_alarms_and_dead_letters(
 ) -> None:
     # Given the environment key's policy
     stack = stack_of(synthesized_stacks, env)
-    _, document = at_path(stack, "data.aws_iam_policy_document", "key/policy")
+    _, document = at_path(stack, "data.aws_iam_policy_document", "foundation/key/policy")
     # Then CloudWatch (alarm topic) and EventBridge (schedule DLQ) may use it
     services = next(s for s in document["statement"] if s["sid"] == "ServiceEncryption")
     assert set(services["principals"][0]["identifiers"]) >= {
@@ -329,8 +331,8 @@ def test_operations_outputs_are_named_after_their_resources(
     synthesized_stacks: Stacks, env: str
 ) -> None:
     stack = stack_of(synthesized_stacks, env)
-    queue, _ = at_path(stack, "aws_sqs_queue", "dlq/queue")
-    topic, _ = at_path(stack, "aws_sns_topic", "alarm-topic/topic")
+    queue, _ = at_path(stack, "aws_sqs_queue", "foundation/dlq/queue")
+    topic, _ = at_path(stack, "aws_sns_topic", "operations/alarm-topic/topic")
     outputs = stack["output"]
     assert outputs["dlq_queue_url"]["value"] == ref(queue, "url")
     assert outputs["dlq_queue_arn"]["value"] == ref(queue, "arn")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pipeline_common.environment import FUNCTION_ENVIRONMENTS, POWERTOOLS_VARIABLES
 
 from config.environments import build_environments
 
@@ -116,12 +117,12 @@ def test_only_dev_can_be_torn_down(synthesized_stacks: Stacks) -> None:
 
 def test_ingest_bucket_triggers_the_processor_on_object_created(synthesized_stacks: Stacks) -> None:
     stack = synthesized_stacks["pipeline-dev"]
-    notification = one(stack, "aws_s3_bucket_notification", "ingest-trigger")
+    notification = one(stack, "aws_s3_bucket_notification", "ingest_trigger")
     target = notification["lambda_function"][0]
     assert target["events"] == ["s3:ObjectCreated:*"]
-    assert "aws_lambda_function.processor_function" in target["lambda_function_arn"]
+    assert "aws_lambda_function.ingest_processor_function" in target["lambda_function_arn"]
     assert "aws_s3_bucket.ingest_bucket" in notification["bucket"]
-    assert notification["depends_on"][0].startswith("aws_lambda_permission.ingest-trigger")
+    assert notification["depends_on"][0].startswith("aws_lambda_permission.ingest_trigger")
 
 
 def test_processor_environment_and_permissions_point_at_the_table(
@@ -129,16 +130,16 @@ def test_processor_environment_and_permissions_point_at_the_table(
 ) -> None:
     stack = synthesized_stacks["pipeline-dev"]
     variables = one(stack, "aws_lambda_function", "processor")["environment"]["variables"]
-    assert "aws_dynamodb_table.records_table" in variables["TABLE_NAME"]
+    assert "aws_dynamodb_table.foundation_records_table" in variables["TABLE_NAME"]
     assert variables["RECORD_TTL_DAYS"] == "30"
     assert variables["POWERTOOLS_SERVICE_NAME"] == "processor"
     permissions = next(
         body for key, body in stack["data"]["aws_iam_policy_document"].items()
-        if key.startswith("processor_permissions")
+        if key.startswith("ingest_processor_permissions")
     )  # fmt: skip
     write = next(s for s in permissions["statement"] if s.get("sid") == "WriteRecords")
     assert len(write["resources"]) == 1
-    assert write["resources"][0].startswith("${aws_dynamodb_table.records_table")
+    assert write["resources"][0].startswith("${aws_dynamodb_table.foundation_records_table")
 
 
 def test_outputs_are_named_after_their_resources(synthesized_stacks: Stacks) -> None:
@@ -147,3 +148,20 @@ def test_outputs_are_named_after_their_resources(synthesized_stacks: Stacks) -> 
         "ingest_bucket_name", "ingest_bucket_arn", "records_table_name", "records_table_arn",
         "records_table_stream_arn", "processor_function_name", "processor_function_arn",
     } <= outputs  # fmt: skip
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_each_function_is_deployed_with_exactly_its_environment_contract(
+    synthesized_stacks: Stacks, env: str
+) -> None:
+    # Given every deployed function of the environment
+    functions = resources(synthesized_stacks[f"pipeline-{env}"], "aws_lambda_function")
+    deployed = {
+        body["function_name"].removeprefix(f"evpipe-{env}-"): set(body["environment"]["variables"])
+        for body in functions
+    }
+    # Then each one gets the variables its handler's settings read, plus Powertools' own
+    assert set(deployed) == set(FUNCTION_ENVIRONMENTS)
+    for name, variables in deployed.items():
+        expected = set(FUNCTION_ENVIRONMENTS[name].names) | set(POWERTOOLS_VARIABLES)
+        assert variables == expected, name

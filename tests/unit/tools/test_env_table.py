@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from config.environments import build_environments
-from config.operations import AlarmThresholds
+from constructs_lib.specs import AlarmThresholds
 from tools import env_table
 
 README = Path(__file__).resolve().parents[3] / "README.md"

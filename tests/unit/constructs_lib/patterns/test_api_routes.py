@@ -1,4 +1,4 @@
-"""Routes and origins as API Gateway and browsers accept them (constructs_lib.patterns.api_routes)."""
+"""Routes and origins, checked as API Gateway and browsers accept them."""
 
 from __future__ import annotations
 
