@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from types import MappingProxyType
-from typing import Any
 
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatement,
 )
 from constructs import Construct
+from pipeline_common.api_contract import RECORDS_ROUTES as API_ROUTES
+from pipeline_common.api_contract import RECORDS_WRITE_SCHEMA
 from pipeline_common.environment import (
     API_ENVIRONMENT,
     CORS_ALLOWED_ORIGINS,
@@ -39,30 +39,8 @@ from constructs_lib.pipeline.monitoring import (
 )
 from constructs_lib.specs import FunctionSettings, QuotaSettings, ThrottleSettings
 
-# The records API the handler in lambda_functions/api implements.
-RECORDS_ROUTES = (
-    ApiRoute(method="GET", path="/records"),
-    ApiRoute(method="POST", path="/records"),
-    ApiRoute(method="GET", path="/records/{id}"),
-)
-# What API Gateway checks on POST /records before invoking the function, in JSON Schema
-# draft 4 (all API Gateway models support); the handler still validates every field in detail.
-RECORDS_WRITE_SCHEMA: Mapping[str, Any] = MappingProxyType(
-    {
-        "$schema": "http://json-schema.org/draft-04/schema#",
-        "title": "RecordInput",
-        "type": "object",
-        "required": ["bucket", "key", "size"],
-        "properties": {
-            "bucket": {"type": "string", "minLength": 3, "maxLength": 63},
-            "key": {"type": "string", "minLength": 1},
-            "size": {"type": "integer", "minimum": 0},
-            "etag": {"type": "string", "minLength": 1},
-            "version_id": {"type": ["string", "null"]},
-            "attributes": {"type": "object"},
-        },
-    }
-)
+# The routes and request model of pipeline_common.api_contract, as the API constructs take them.
+RECORDS_ROUTES = tuple(ApiRoute(method=method, path=path) for method, path in API_ROUTES)
 SYNCHRONOUS_CALLER_REASON = (
     "API Gateway invokes the function synchronously; a failure returns to the caller, so no "
     "event is ever queued or dropped."

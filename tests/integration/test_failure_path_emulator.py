@@ -57,7 +57,7 @@ class DeployedDev:
         """The archive a synthesized resource deploys, found by its construct path."""
         document = json.loads((self.workspace.stack_dir / "cdk.tf.json").read_text())
         for body in document["resource"][resource_type].values():
-            if body["//"]["metadata"]["path"].split("/")[1] == construct:
+            if body["//"]["metadata"]["path"].split("/")[-2] == construct:
                 filename: str = body["filename"]
                 return self.workspace.stack_dir / filename
         raise KeyError(f"no {resource_type} under construct {construct}")

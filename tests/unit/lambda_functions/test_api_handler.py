@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from types import ModuleType
@@ -548,3 +549,22 @@ def test_every_domain_error_has_a_status(api: ModuleType) -> None:
     for error_class in ApiError.__subclasses__():
         assert error_class in api.STATUS_BY_ERROR, error_class.__name__
         assert api.STATUS_BY_ERROR[error_class] >= 400
+
+
+@pytest.mark.parametrize("resolver", ["REST_APP", "HTTP_APP"])
+def test_resolver_serves_every_route_the_api_contract_deploys(
+    api: ModuleType, resolver: str
+) -> None:
+    # Given the routes the API constructs deploy (pipeline_common.api_contract)
+    from pipeline_common.api_contract import RECORDS_ROUTES
+
+    def shape(path: str) -> str:
+        # {id} (API Gateway) and <record_id> (Powertools) are both one path parameter.
+        return re.sub(r"\{[^}]+\}|<[^>]+>", "{}", path)
+
+    app = getattr(api, resolver)
+    served = {(route.method, shape(route.path)) for route in app._static_routes}
+    served |= {(route.method, shape(route.path)) for route in app._dynamic_routes}
+    # Then the function has a handler for each of them
+    for method, path in RECORDS_ROUTES:
+        assert (method, shape(path)) in served, f"{method} {path}"

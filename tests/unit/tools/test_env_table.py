@@ -73,3 +73,19 @@ def test_readme_shows_the_current_environment_table() -> None:
     assert not env_table.stale(
         README.read_text(encoding="utf-8"), env_table.render_table(build_environments())
     ), "README.md's environments table is stale: paste `python -m tools.env_table` output"
+
+
+def test_contracts_document_holds_what_the_code_defines() -> None:
+    from tools import contracts_doc
+
+    document = (README.parent / "CONTRACTS.md").read_text(encoding="utf-8")
+    assert contracts_doc.render() in document
+    assert contracts_doc.main(["--check", str(README.parent / "CONTRACTS.md")]) == 0
+
+
+def test_a_stale_contracts_document_fails_the_check(tmp_path: Path) -> None:
+    from tools import contracts_doc
+
+    stale = tmp_path / "CONTRACTS.md"
+    stale.write_text(contracts_doc.render().replace("TABLE_NAME", "TABLE"), encoding="utf-8")
+    assert contracts_doc.main(["--check", str(stale)]) == 1
