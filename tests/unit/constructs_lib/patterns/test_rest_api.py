@@ -5,12 +5,12 @@ import re
 from typing import Any
 
 import pytest
+from pipeline_common.api_contract import RECORDS_WRITE_SCHEMA
 
 from constructs_lib.aws_limits import LOG_RETENTION_DAYS_ALLOWED
 from constructs_lib.patterns.api_routes import ApiRoute
 from constructs_lib.patterns.rest_api import ACCESS_LOG_FORMAT, RestApi, RestApiProps
 from constructs_lib.pipeline.records_api import RECORDS_ROUTES
-from pipeline_common.api_contract import RECORDS_WRITE_SCHEMA
 from constructs_lib.specs import QuotaSettings, ThrottleSettings
 from tests.unit.constructs_lib.conftest import (
     FunctionFactory,
