@@ -12,10 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from tools import plan_review
+from tools.ci import plan_review
+from tools.ci.plan_review import (
+    EXIT_OK,
+    EXIT_STATEFUL,
+    prepare_workspace,
+    prevent_destroy_addresses,
+)
+from tools.ci.terraform_cli import TerraformError, terraform
 from tools.emulator import MotoServer
-from tools.plan_review import EXIT_OK, EXIT_STATEFUL, prepare_workspace, prevent_destroy_addresses
-from tools.terraform_cli import TerraformError, terraform
 
 # A different project renames every resource, so the table (name forces a new table) is replaced.
 RENAMED_PROJECT = "evpipx"

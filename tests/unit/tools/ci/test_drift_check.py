@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tools.drift_check import (
+from tools.ci.drift_check import (
     EMULATOR_DRIFT_EXCEPTIONS,
     DriftException,
     changed_paths,

@@ -1,6 +1,6 @@
 """After an emulator apply, a second plan must be empty but for listed emulator quirks.
 
-    pipenv run python -m tools.drift_check [--env dev] [--with-network] [--out build/drift-check]
+    pipenv run python -m tools.ci.drift_check [--env dev] [--with-network] [--out build/drift-check]
 
 Starts a moto server, applies the environment's stack to it (local state), runs
 ``terraform plan -detailed-exitcode`` and compares: every planned change must be explained by
@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from config.environments import ENVIRONMENT_NAMES
-from tools.emulator import EMULATOR_ENV, EmulatorError, MotoServer, StackWorkspace
-from tools.plan_review import classify, forget_local_state, prepare_workspace
-from tools.terraform_cli import PROJECT_ROOT, TerraformError, terraform_env
+from tools.ci.plan_review import classify, forget_local_state, prepare_workspace
+from tools.ci.terraform import StackWorkspace
+from tools.ci.terraform_cli import PROJECT_ROOT, TerraformError, terraform_env
+from tools.emulator import EMULATOR_ENV, EmulatorError, MotoServer
 
 DEFAULT_OUT = PROJECT_ROOT / "build" / "drift-check"
 # `terraform plan -detailed-exitcode`: 0 no changes, 1 error, 2 changes present.

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tools import plan_review
-from tools.plan_review import (
+from tools.ci import plan_review
+from tools.ci.plan_review import (
     EXIT_CHECKOV_FAILED,
     EXIT_OK,
     EXIT_STATEFUL,
@@ -25,9 +25,9 @@ from tools.plan_review import (
     render_summary,
     summarize_plan,
 )
-from tools.security_scan import Finding, ScanResult, load_suppressions
+from tools.ci.security_scan import Finding, ScanResult, load_suppressions
 
-PLANS = Path(__file__).resolve().parent / "plans"
+PLANS = Path(__file__).resolve().parents[1] / "plans"
 TABLE = "aws_dynamodb_table.records_table_60AC12E3"
 QUEUE = "aws_sqs_queue.dlq_queue_0B3C6E1A"
 ROLE = "aws_iam_role.processor_role_2630A70E"

@@ -1,0 +1,101 @@
+"""Synthesize one environment and prepare its Terraform workspace for a review.
+
+Also used by tools.ci.drift_check: the same synth output folder and local-state location.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+from tools.ci.terraform import StackWorkspace, synth_app
+
+# Terraform wraps this message at ~80 columns, so any run of whitespace may be a line break.
+_PREVENT_DESTROY = re.compile(r"Resource\s+(\S+)\s+has\s+lifecycle\.prevent_destroy\s+set")
+
+
+class ReviewError(RuntimeError):
+    """The review could not run; the message is the one line the user sees."""
+
+
+def stack_name(environment: str) -> str:
+    return f"pipeline-{environment}"
+
+
+def environment_dir(out: Path, environment: str) -> Path:
+    return out / environment
+
+
+def local_state_file(out: Path, environment: str) -> Path:
+    """Where the emulator flow's LocalBackend keeps state (stack dir + ../../../)."""
+    return environment_dir(out, environment) / f"terraform.{stack_name(environment)}.tfstate"
+
+
+def forget_local_state(out: Path, environment: str) -> None:
+    """Drop emulator state from an earlier run; it would describe resources that are gone."""
+    state = local_state_file(out, environment)
+    for stale in (state, state.with_name(state.name + ".backup")):
+        stale.unlink(missing_ok=True)
+
+
+def synthesize(
+    environment: str,
+    out: Path,
+    endpoint_url: str | None,
+    extra_environ: Mapping[str, str] | None = None,
+) -> Path:
+    """Synthesize one environment into ``<out>/<env>/cdktf.out``; return its stack folder."""
+    outdir = environment_dir(out, environment) / "cdktf.out"
+    shutil.rmtree(outdir, ignore_errors=True)
+    outdir.mkdir(parents=True)
+    environ = {"PIPELINE_ENVIRONMENTS": environment, **(extra_environ or {})}
+    if endpoint_url is not None:
+        environ |= {"AWS_ENDPOINT_URL": endpoint_url, "PIPELINE_STATE_BACKEND": "local"}
+    stacks = synth_app(outdir, environ)
+    return stacks / stack_name(environment)
+
+
+def prepare_workspace(
+    environment: str,
+    out: Path,
+    endpoint_url: str | None,
+    extra_environ: Mapping[str, str] | None = None,
+) -> StackWorkspace:
+    """Synthesize and ``terraform init`` one environment (also used by tools.ci.drift_check)."""
+    stack_dir = synthesize(environment, out, endpoint_url, extra_environ)
+    workspace = StackWorkspace(stack_dir, endpoint_url)
+    workspace.init()
+    return workspace
+
+
+def require_stack_file(stack_dir: Path) -> Path:
+    stack_file = stack_dir / "cdk.tf.json"
+    if not stack_file.is_file():
+        raise ReviewError(f"no synthesized stack at {stack_file}; run `make synth` first")
+    return stack_file
+
+
+def check_synth_target(stack_dir: Path, endpoint_url: str | None) -> None:
+    """Refuse to plan a reused synth output that was made for another target."""
+    stack_file = require_stack_file(stack_dir)
+    providers = json.loads(stack_file.read_text()).get("provider", {}).get("aws", [{}])
+    endpoints = {
+        url
+        for provider in providers
+        for block in provider.get("endpoints", [])
+        for url in block.values()
+    }
+    synthesized_for = next(iter(endpoints), None)
+    if synthesized_for != endpoint_url:
+        raise ReviewError(
+            f"{stack_file} was synthesized for {synthesized_for or 'real AWS'}, but this review "
+            f"targets {endpoint_url or 'real AWS'}; synthesize again for that target"
+        )
+
+
+def prevent_destroy_addresses(terraform_output: str) -> list[str]:
+    """Resources Terraform refused to plan away because of lifecycle.prevent_destroy."""
+    return sorted(set(_PREVENT_DESTROY.findall(terraform_output)))
