@@ -16,7 +16,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,20 +35,28 @@ class SynthError(RuntimeError):
     """main.py failed to synthesize; the message carries the end of its error output."""
 
 
-def synth_app(outdir: Path, environ: Mapping[str, str] | None = None) -> Path:
+def synth_app(
+    outdir: Path, environ: Mapping[str, str] | None = None, *, project_root: Path = PROJECT_ROOT
+) -> Path:
     """Run main.py in a fresh interpreter, as `cdktf synth` does; return the stacks folder.
 
     AWS_ENDPOINT_URL from the caller's process is dropped unless ``environ`` sets it, so a
     stray shell variable never turns a production synth into an emulator one.
+    ``project_root`` may be another checkout of this project (an exported base commit); it
+    runs with this interpreter and its packages, and PYTHONPATH is dropped so that nothing
+    from this tree shadows the checkout's own modules.
     """
-    env = {key: value for key, value in os.environ.items() if key != "AWS_ENDPOINT_URL"}
+    dropped = (
+        {"AWS_ENDPOINT_URL"} if project_root == PROJECT_ROOT else {"AWS_ENDPOINT_URL", "PYTHONPATH"}
+    )
+    env = {key: value for key, value in os.environ.items() if key not in dropped}
     env.update(JSII_ENV)
     env.update(environ or {})
     env["CDKTF_OUTDIR"] = str(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         [sys.executable, "main.py"],
-        cwd=PROJECT_ROOT,
+        cwd=project_root,
         env=env,
         capture_output=True,
         text=True,
@@ -75,20 +83,27 @@ class StackWorkspace:
             return {}
         return {**EMULATOR_ENV, "AWS_ENDPOINT_URL": self.endpoint_url}
 
-    def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-        return terraform(list(args), cwd=self.stack_dir, env=self._env(), timeout=timeout)
+    def run(
+        self, *args: str, timeout: float = 900, on_line: Callable[[str], None] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return terraform(
+            list(args), cwd=self.stack_dir, env=self._env(), timeout=timeout, on_line=on_line
+        )
 
-    def init(self, *, backend: bool = True) -> None:
-        self.run("init", "-input=false", "-no-color", *([] if backend else ["-backend=false"]))
+    def init(self, *, backend: bool = True, on_line: Callable[[str], None] | None = None) -> None:
+        no_backend = [] if backend else ["-backend=false"]
+        self.run("init", "-input=false", "-no-color", *no_backend, on_line=on_line)
 
-    def apply(self, *extra: str) -> None:
-        self.run("apply", "-auto-approve", "-input=false", "-no-color", *extra)
+    def apply(self, *extra: str, on_line: Callable[[str], None] | None = None) -> None:
+        self.run("apply", "-auto-approve", "-input=false", "-no-color", *extra, on_line=on_line)
 
     def destroy(self) -> None:
         self.run("destroy", "-auto-approve", "-input=false", "-no-color")
 
-    def plan(self, *extra: str) -> subprocess.CompletedProcess[str]:
-        return self.run("plan", "-input=false", "-no-color", *extra)
+    def plan(
+        self, *extra: str, on_line: Callable[[str], None] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return self.run("plan", "-input=false", "-no-color", *extra, on_line=on_line)
 
     def outputs(self) -> dict[str, Any]:
         raw = json.loads(self.run("output", "-json").stdout)
@@ -96,3 +111,13 @@ class StackWorkspace:
 
     def state_resources(self) -> list[str]:
         return self.run("state", "list").stdout.split()
+
+    @property
+    def local_state_file(self) -> Path | None:
+        """Where a local backend keeps this stack's state; None for any other backend."""
+        document = json.loads((self.stack_dir / "cdk.tf.json").read_text())
+        local = document.get("terraform", {}).get("backend", {}).get("local")
+        if local is None:
+            return None
+        path = Path(str(local.get("path", "terraform.tfstate")))
+        return (self.stack_dir / path).resolve()

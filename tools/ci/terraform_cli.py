@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -75,21 +76,68 @@ def terraform(
     cwd: Path,
     env: Mapping[str, str] | None = None,
     timeout: float = 900,
+    on_line: Callable[[str], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run terraform and raise TerraformError with its output tail if it fails."""
-    result = subprocess.run(
-        ["terraform", *args],
-        cwd=cwd,
-        env=terraform_env(env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    """Run terraform and raise TerraformError with its output tail if it fails.
+
+    With ``on_line``, stdout and stderr are merged and each line is handed over as Terraform
+    prints it (long applies report progress); the result's stdout holds them all.
+    """
+    command = ["terraform", *args]
+    if on_line is None:
+        result = subprocess.run(
+            command,
+            cwd=cwd,
+            env=terraform_env(env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    else:
+        result = _streamed(
+            command, cwd=cwd, env=terraform_env(env), timeout=timeout, on_line=on_line
+        )
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-25:])
         raise TerraformError(f"terraform {' '.join(args)} failed in {cwd}:\n{tail}")
     return result
+
+
+def _streamed(
+    command: list[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float,
+    on_line: Callable[[str], None],
+) -> subprocess.CompletedProcess[str]:
+    lines: list[str] = []
+    timed_out = threading.Event()
+    with subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+
+        def stop() -> None:
+            timed_out.set()
+            process.kill()
+
+        watchdog = threading.Timer(timeout, stop)
+        watchdog.start()
+        try:
+            assert process.stdout is not None  # stdout=PIPE above
+            for line in process.stdout:
+                lines.append(line)
+                on_line(line.rstrip("\n"))
+            returncode = process.wait()
+        finally:
+            watchdog.cancel()
+    if timed_out.is_set():
+        tail = "".join(lines[-25:]).strip()
+        raise TerraformError(
+            f"{' '.join(command)} did not finish within {timeout:.0f} s in {cwd}:\n{tail}"
+        )
+    return subprocess.CompletedProcess(command, returncode, "".join(lines), "")
 
 
 def main(argv: Sequence[str]) -> int:

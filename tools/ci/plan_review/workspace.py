@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from tools.ci.terraform import StackWorkspace, synth_app
+from tools.ci.terraform_cli import PROJECT_ROOT
 
 # Terraform wraps this message at ~80 columns, so any run of whitespace may be a line break.
 _PREVENT_DESTROY = re.compile(r"Resource\s+(\S+)\s+has\s+lifecycle\.prevent_destroy\s+set")
@@ -46,15 +47,23 @@ def synthesize(
     out: Path,
     endpoint_url: str | None,
     extra_environ: Mapping[str, str] | None = None,
+    *,
+    outdir: Path | None = None,
+    project_root: Path = PROJECT_ROOT,
 ) -> Path:
-    """Synthesize one environment into ``<out>/<env>/cdktf.out``; return its stack folder."""
-    outdir = environment_dir(out, environment) / "cdktf.out"
+    """Synthesize one environment; return its stack folder.
+
+    Into ``<out>/<env>/cdktf.out`` unless ``outdir`` says otherwise; from this checkout
+    unless ``project_root`` names another (an exported commit). Aimed at an emulator, the
+    stack keeps local state (three folders above the stack folder, beside ``cdktf.out``).
+    """
+    outdir = outdir or environment_dir(out, environment) / "cdktf.out"
     shutil.rmtree(outdir, ignore_errors=True)
     outdir.mkdir(parents=True)
     environ = {"PIPELINE_ENVIRONMENTS": environment, **(extra_environ or {})}
     if endpoint_url is not None:
         environ |= {"AWS_ENDPOINT_URL": endpoint_url, "PIPELINE_STATE_BACKEND": "local"}
-    stacks = synth_app(outdir, environ)
+    stacks = synth_app(outdir, environ, project_root=project_root)
     return stacks / stack_name(environment)
 
 
@@ -69,6 +78,22 @@ def prepare_workspace(
     workspace = StackWorkspace(stack_dir, endpoint_url)
     workspace.init()
     return workspace
+
+
+def hand_over_state(source: StackWorkspace, target: StackWorkspace) -> None:
+    """Give ``target`` the local state ``source`` applied, so it plans against that deployment."""
+    given, wanted = source.local_state_file, target.local_state_file
+    if given is None or wanted is None:
+        which = source if given is None else target
+        raise ReviewError(
+            f"{which.stack_dir} does not keep local state; an emulator review needs "
+            "PIPELINE_STATE_BACKEND=local, which that commit does not support"
+        )
+    if not given.is_file():
+        raise ReviewError(f"the base deployment left no state at {given}")
+    if given != wanted:
+        wanted.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(given, wanted)
 
 
 def require_stack_file(stack_dir: Path) -> Path:

@@ -1,36 +1,17 @@
-"""Plan review: summary, stateful-loss gate, checkov mapping and bad input, on hand-made plans."""
+"""Plan review command line: bad input is one clear line, before anything slow starts."""
 
 from __future__ import annotations
 
-import json
 import socket
+import subprocess
+import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tools.ci import plan_review
-from tools.ci.plan_review import (
-    EXIT_CHECKOV_FAILED,
-    EXIT_OK,
-    EXIT_STATEFUL,
-    EXIT_USAGE,
-    ReviewError,
-    ReviewReport,
-    check_synth_target,
-    classify,
-    evaluate_plan_scan,
-    exit_code,
-    prevent_destroy_addresses,
-    render_summary,
-    summarize_plan,
-)
-from tools.ci.security_scan import Finding, ScanResult, load_suppressions
+from tools.ci.plan_review import EXIT_USAGE
 
-PLANS = Path(__file__).resolve().parents[1] / "plans"
-TABLE = "aws_dynamodb_table.records_table_60AC12E3"
-QUEUE = "aws_sqs_queue.dlq_queue_0B3C6E1A"
-ROLE = "aws_iam_role.processor_role_2630A70E"
 # Every environment variable botocore's credential chain reads.
 CREDENTIAL_VARIABLES = (
     "AWS_ACCESS_KEY_ID",
@@ -44,168 +25,10 @@ CREDENTIAL_VARIABLES = (
 )
 
 
-def load_plan(name: str) -> dict[str, Any]:
-    plan: dict[str, Any] = json.loads((PLANS / f"{name}.json").read_text())
-    return plan
-
-
-def checkov_report(*failed: tuple[str, str], passed: int = 5) -> dict[str, Any]:
-    """checkov's JSON report shape for --framework terraform_plan (one file)."""
-    return {
-        "check_type": "terraform_plan",
-        "results": {
-            "failed_checks": [
-                {"check_id": check, "check_name": f"{check} title", "resource": resource,
-                 "file_path": "/plan.json"}
-                for check, resource in failed
-            ]
-        },
-        "summary": {"passed": passed, "failed": len(failed)},
-    }  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    ("actions", "expected"),
-    [
-        (["create"], "create"),
-        (["update"], "update"),
-        (["delete"], "delete"),
-        (["no-op"], "no-op"),
-        (["delete", "create"], "replace"),
-        (["create", "delete"], "replace"),
-        (["create", "forget"], "create+forget"),
-    ],
-)
-def test_actions_are_named_like_terraform_does(actions: list[str], expected: str) -> None:
-    # Given Terraform's action list / When classified / Then one word names it
-    assert classify(actions) == expected
-
-
-def test_creates_are_counted_per_type_and_data_reads_ignored() -> None:
-    # Given a first plan: three creates, one unchanged key and a data source read
-    summary = summarize_plan(load_plan("create_only"))
-    # Then only managed changes count, with Terraform's totals
-    assert summary.totals == {"add": 3, "change": 0, "destroy": 0}
-    assert summary.unchanged == 1
-    assert {t: dict(c) for t, c in summary.counts_by_type.items()} == {
-        "aws_lambda_function": {"create": 1},
-        "aws_s3_bucket": {"create": 1},
-        "aws_s3_bucket_versioning": {"create": 1},
-    }
-    # And creating a bucket loses nothing
-    assert summary.stateful_losses == []
-
-
-def test_destroying_or_replacing_stateful_resources_is_flagged() -> None:
-    # Given a plan that replaces the table, deletes the DLQ and replaces a role
-    summary = summarize_plan(load_plan("replace_stateful"))
-    # Then the table and the queue are data losses, the role is not
-    assert [c.address for c in summary.stateful_losses] == [TABLE, QUEUE]
-    # And replacements count as one add and one destroy, as in Terraform's own line
-    assert summary.totals == {"add": 3, "change": 1, "destroy": 4}
-    replaced = {c.address: c.replace_paths for c in summary.replacements}
-    assert replaced[TABLE] == ("name",)
-    assert replaced["aws_s3_bucket_lifecycle_configuration.ingest_lifecycle_94E63AAD"] == (
-        "bucket",
-        "rule.0.filter.0.prefix",
-    )
-    # And the moved log group is listed, not counted as a change of data
-    assert [(c.previous_address, c.action) for c in summary.moves] == [
-        ("aws_cloudwatch_log_group.processor_log-group_5B1C2D3E", "move")
-    ]
-    assert summary.drifted == 1
-
-
-def test_summary_markdown_highlights_losses_and_replacements() -> None:
-    # Given the replacing plan reviewed without the override
-    report = ReviewReport(
-        environment="dev", target="moto", summary=summarize_plan(load_plan("replace_stateful"))
-    )
-    markdown = render_summary(report)
-    # Then the losses come first, with what is lost, and the run fails with exit 3
-    assert "## :warning: Stateful resources would be destroyed or replaced" in markdown
-    assert f"| `{TABLE}` | replace | items (records" in markdown
-    assert f"| `{QUEUE}` | delete | messages waiting" in markdown
-    assert f"- `{TABLE}` **stateful**: forced by `name`" in markdown
-    assert f"- `{ROLE}`: forced by `name`" in markdown
-    assert "**Plan: 3 to add, 1 to change, 4 to destroy**" in markdown
-    assert "| `aws_dynamodb_table` (stateful) |  |  | 1 |  |  |" in markdown
-    assert markdown.rstrip().endswith("(exit 3).")
-
-
-def test_allowing_stateful_replacement_passes_but_still_lists_it() -> None:
-    # Given the same plan reviewed with --allow-stateful-replace
-    summary = summarize_plan(load_plan("replace_stateful"))
-    report = ReviewReport(environment="dev", target="moto", summary=summary, allow_stateful=True)
-    markdown = render_summary(report)
-    # Then the losses stay visible and the review passes
-    assert "(allowed by --allow-stateful-replace)" in markdown
-    assert f"| `{TABLE}` | replace |" in markdown
-    assert exit_code(summary, None, allow_stateful=True) == EXIT_OK
-    assert markdown.rstrip().endswith("Result: **passed** (exit 0).")
-
-
-def test_stateful_loss_outranks_checkov_failures_in_the_exit_code() -> None:
-    # Given a plan losing data and a scan with one failure
-    summary = summarize_plan(load_plan("replace_stateful"))
-    failing = ScanResult(
-        stacks=["pipeline-dev"],
-        failed=[
-            Finding(check_id="CKV_AWS_1", check_name="x", stack="pipeline-dev", resource=TABLE)
-        ],
-    )
-    # Then data loss decides first; once allowed, checkov still fails the review
-    assert exit_code(summary, failing, allow_stateful=False) == EXIT_STATEFUL
-    assert exit_code(summary, failing, allow_stateful=True) == EXIT_CHECKOV_FAILED
-    clean = summarize_plan(load_plan("create_only"))
-    assert exit_code(clean, ScanResult(stacks=["pipeline-dev"]), allow_stateful=False) == EXIT_OK
-
-
-def test_checkov_findings_on_the_plan_honour_the_synthesized_suppressions() -> None:
-    # Given suppressions written next to the resources in cdk.tf.json
-    suppressions = load_suppressions(PLANS / "cdk.tf.json")
-    reports = [
-        checkov_report(
-            ("CKV_AWS_144", "aws_s3_bucket.ingest_bucket_D2E76047"),
-            ("CKV_AWS_272", "aws_lambda_function.processor_function_D7E0E582[0]"),
-            ("CKV_AWS_145", "aws_s3_bucket.ingest_bucket_D2E76047"),
-        )
-    ]
-    # When the plan's findings are evaluated
-    result = evaluate_plan_scan(reports, suppressions, "pipeline-dev")
-    # Then the suppressed ones keep their reasons and a check suppressed elsewhere fails
-    assert {(f.check_id, f.reason) for f in result.suppressed} == {
-        ("CKV_AWS_144", "Replication is a per-environment disaster-recovery choice."),
-        ("CKV_AWS_272", "The zip is pinned by source_code_hash."),
-    }
-    assert [(f.check_id, f.resource) for f in result.failed] == [
-        ("CKV_AWS_145", "aws_s3_bucket.ingest_bucket_D2E76047")
-    ]
-    assert result.passed == 5
-    assert not result.ok
-
-
-def test_terraform_prevent_destroy_refusal_names_every_protected_resource() -> None:
-    # Given Terraform's real output for two protected resources (messages wrap lines)
-    output = (PLANS / "prevent_destroy_error.txt").read_text()
-    # Then both addresses are found
-    assert prevent_destroy_addresses(output) == [
-        "terraform_data.ingest_bucket_D2E76047",
-        "terraform_data.records_table_60AC12E3",
-    ]
-    assert prevent_destroy_addresses("Error: something else") == []
-
-
-def test_reused_synth_output_must_target_the_same_endpoint(tmp_path: Path) -> None:
-    # Given a stack synthesized for an emulator endpoint
-    stack_dir = tmp_path / "pipeline-dev"
-    stack_dir.mkdir()
-    provider = {"aws": [{"endpoints": [{"s3": "http://127.0.0.1:4566"}], "region": "us-west-2"}]}
-    (stack_dir / "cdk.tf.json").write_text(json.dumps({"provider": provider}))
-    # Then planning it against real AWS is refused, and the same endpoint is accepted
-    with pytest.raises(ReviewError, match=r"synthesized for http://127\.0\.0\.1:4566, but this"):
-        check_synth_target(stack_dir, None)
-    check_synth_target(stack_dir, "http://127.0.0.1:4566")
+@pytest.fixture(autouse=True)
+def no_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests that need AWS_ENDPOINT_URL set it themselves."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
 
 
 def _single_error_line(capsys: pytest.CaptureFixture[str]) -> str:
@@ -213,6 +36,7 @@ def _single_error_line(capsys: pytest.CaptureFixture[str]) -> str:
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1, captured.err
     assert "Traceback" not in captured.err
+    assert captured.out == ""
     return lines[0]
 
 
@@ -284,3 +108,77 @@ def test_endpoint_without_emulator_flag_is_refused(
     # Then the ambiguity is refused rather than guessed
     assert plan_review.main(["--env", "dev", "--out", str(tmp_path)]) == EXIT_USAGE
     assert "pass --emulator to plan against it" in _single_error_line(capsys)
+
+
+def test_a_base_is_deployed_only_to_an_emulator(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # When --base is asked for against real AWS
+    code = plan_review.main(["--env", "dev", "--base", "HEAD", "--out", str(tmp_path)])
+    # Then nothing is deployed and the flag it needs is named
+    assert code == EXIT_USAGE
+    assert _single_error_line(capsys) == (
+        "error: --base deploys that commit before planning, which is done only on an "
+        "emulator; add --emulator"
+    )
+
+
+def test_a_base_needs_an_emulator_of_its_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a shared emulator in AWS_ENDPOINT_URL, which may already hold a deployment
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+    # When --base is asked for
+    code = plan_review.main(
+        ["--env", "dev", "--emulator", "--base", "HEAD", "--out", str(tmp_path)]
+    )
+    # Then it is refused instead of deploying over whatever is there
+    assert code == EXIT_USAGE
+    assert _single_error_line(capsys) == (
+        "error: --base deploys to an empty moto server of its own; unset AWS_ENDPOINT_URL"
+    )
+
+
+@pytest.mark.parametrize("flag", ["--base", "--head"])
+def test_a_revision_that_names_no_commit_is_one_clear_line(
+    flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # When the base or head names nothing in this repository
+    code = plan_review.main(
+        ["--env", "dev", "--emulator", flag, "no-such-branch-xyz", "--out", str(tmp_path)]
+    )
+    # Then the flag and the revision are named before any emulator starts
+    assert code == EXIT_USAGE
+    line = _single_error_line(capsys)
+    assert line.startswith(f"error: {flag}: 'no-such-branch-xyz' names no commit in ")
+
+
+def test_reused_synth_output_cannot_be_combined_with_commits(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # When a synth folder is reused while a base commit is asked for
+    code = plan_review.main(
+        ["--env", "dev", "--emulator", "--base", "HEAD", "--synth-dir", str(tmp_path),
+         "--out", str(tmp_path)]
+    )  # fmt: skip
+    # Then the contradiction is named
+    assert code == EXIT_USAGE
+    assert _single_error_line(capsys) == (
+        "error: --synth-dir cannot be combined with --base or --head"
+    )
+
+
+def test_the_package_runs_as_a_module() -> None:
+    # When `python -m tools.ci.plan_review --help` runs in a fresh interpreter
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.ci.plan_review", "--help"],
+        cwd=Path(__file__).resolve().parents[5],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # Then it prints its usage, with the commit options
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: python -m tools.ci.plan_review")
+    assert "--base REV" in result.stdout
+    assert "--head REV" in result.stdout
