@@ -52,6 +52,7 @@ def synth_app(
     env = {key: value for key, value in os.environ.items() if key not in dropped}
     env.update(JSII_ENV)
     env.update(environ or {})
+    outdir = outdir.resolve()  # main.py may run in another folder (project_root)
     env["CDKTF_OUTDIR"] = str(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
