@@ -73,17 +73,19 @@ def test_replacing_the_records_table_fails_the_review(
     assert summary.startswith("<!-- plan-review:dev -->\n")
     assert "### :warning: Stateful resources would be destroyed or replaced" in summary
     assert f"| `{applied_table.address}` | replace | items (records" in summary
-    assert (
-        f"- `{applied_table.address}` **stateful**: destroy, then create, forced by `name`"
-    ) in summary
+    # And the summary agrees with the plan JSON Terraform wrote, in the order it will act
+    assert (env_dir / "plan.tfplan").stat().st_size > 0
+    plan = json.loads((env_dir / "plan.json").read_text())
+    actions = {c["address"]: c["change"]["actions"] for c in plan["resource_changes"]}
+    assert sorted(actions[applied_table.address]) == ["create", "delete"]
+    order = {
+        ("create", "delete"): "create, then destroy",
+        ("delete", "create"): "destroy, then create",
+    }[tuple(actions[applied_table.address])]
+    assert f"- `{applied_table.address}` **stateful**: {order}, forced by `name`" in summary
     assert '  - `name`: `"evpipe-dev-records"` → `"evpipx-dev-records"` (forces replacement)' in (
         summary
     )
-    # And the binary plan and its JSON are kept, the JSON agreeing with the summary
-    assert (env_dir / "plan.tfplan").stat().st_size > 0
-    plan = json.loads((env_dir / "plan.json").read_text())
-    actions = {c["address"]: sorted(c["change"]["actions"]) for c in plan["resource_changes"]}
-    assert actions[applied_table.address] == ["create", "delete"]
     # And the same Markdown went to the CI job summary
     assert step_summary.read_text().strip() == summary.strip()
 

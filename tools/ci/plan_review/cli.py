@@ -54,10 +54,11 @@ from tools.ci.plan_review.report import (
     EXIT_USAGE,
     ReviewReport,
     exit_code,
+    normalize,
     render_refusal,
     render_summary,
 )
-from tools.ci.plan_review.summary import summarize_plan
+from tools.ci.plan_review.summary import PlanSummary, summarize_plan
 from tools.ci.plan_review.workspace import (
     ReviewError,
     check_synth_target,
@@ -70,7 +71,7 @@ from tools.ci.plan_review.workspace import (
     synthesize,
 )
 from tools.ci.progress import Progress
-from tools.ci.security_scan import load_suppressions
+from tools.ci.security_scan import ScanResult, load_suppressions
 from tools.ci.terraform import StackWorkspace, SynthError
 from tools.ci.terraform_cli import PROJECT_ROOT, TerraformError
 from tools.emulator import EmulatorError, MotoServer
@@ -137,8 +138,19 @@ def emulator_endpoint(out: Path, environment: str) -> Iterator[_Target]:
 
 
 def redactions(out: Path, endpoint_url: str | None) -> dict[str, str]:
-    """Run-specific strings that must not reach the summary, and what replaces them."""
-    found = {str(out.resolve()): OUT_PLACEHOLDER, str(PROJECT_ROOT): PROJECT_PLACEHOLDER}
+    """Run-specific strings that must not reach the summary, and what replaces them.
+
+    Folders are replaced only when at least two levels deep: replacing "/app" everywhere
+    would also rewrite values that merely contain it.
+    """
+    found = {
+        str(path): placeholder
+        for path, placeholder in (
+            (out.resolve(), OUT_PLACEHOLDER),
+            (PROJECT_ROOT, PROJECT_PLACEHOLDER),
+        )
+        if len(path.parts) > 2
+    }
     if endpoint_url:
         found[endpoint_url] = EMULATOR_PLACEHOLDER
         host = endpoint_url.split("://", 1)[-1].rstrip("/")
@@ -294,38 +306,52 @@ def _plan_and_report(
         hand_over_state(base_workspace, workspace)
     with progress.phase("init"):
         workspace.init()
-    report = ReviewReport(
-        environment=options.environment,
-        target=target.description,
-        summary=summarize_plan({}),
-        allow_stateful=options.allow_stateful,
-        base=base,
-        head=head,
-        head_has_local_changes=head is None and working_tree_changes(),
-        plan_text_location=f"{PLAN_TEXT_FILE} beside summary.md",
-        redactions=redactions(options.out, target.endpoint_url),
-    )
+
+    def make_report(
+        summary: PlanSummary, scan: ScanResult | None = None, plan_text: str | None = None
+    ) -> ReviewReport:
+        return ReviewReport(
+            environment=options.environment,
+            target=target.description,
+            summary=summary,
+            allow_stateful=options.allow_stateful,
+            base=base,
+            head=head,
+            head_has_local_changes=head is None and working_tree_changes(),
+            plan_text_location=f"{PLAN_TEXT_FILE} beside summary.md",
+            redactions=redactions(options.out, target.endpoint_url),
+            scan=scan,
+            plan_text=plan_text,
+        )
+
     plan_file = (env_dir / PLAN_FILE).resolve()
+    output: list[str] = []  # all of it: the error's tail may miss a prevent_destroy refusal
+
+    def on_line(line: str) -> None:
+        output.append(line)
+        progress.terraform_line(line)
+
     try:
         with progress.phase("plan"):
-            workspace.plan(f"-out={plan_file}", on_line=progress.terraform_line)
+            workspace.plan(f"-out={plan_file}", on_line=on_line)
     except TerraformError as error:
-        blocked = prevent_destroy_addresses(str(error))
+        blocked = prevent_destroy_addresses("\n".join(output))
         if not blocked:
             raise
-        _publish(env_dir, render_refusal(report, blocked, str(error)))
+        refused = make_report(PlanSummary(changes=()))
+        _publish(env_dir, render_refusal(refused, blocked, str(error)))
         return EXIT_STATEFUL
     with progress.phase("show"):
         shown = workspace.run("show", "-json", str(plan_file))
         (env_dir / PLAN_JSON_FILE).write_text(shown.stdout)
         plan_text = workspace.run("show", "-no-color", str(plan_file)).stdout
-        (env_dir / PLAN_TEXT_FILE).write_text(plan_text)
+        redacted = normalize(plan_text, redactions(options.out, target.endpoint_url))
+        (env_dir / PLAN_TEXT_FILE).write_text(redacted)
     with progress.phase("checkov"):
         suppressions = load_suppressions(stack_dir / "cdk.tf.json")
         reports = run_checkov_on_plan(env_dir / PLAN_JSON_FILE)
-        report.scan = evaluate_plan_scan(reports, suppressions, stack_dir.name)
-    report.summary = summarize_plan(json.loads(shown.stdout))
-    report.plan_text = plan_text
+        scan = evaluate_plan_scan(reports, suppressions, stack_dir.name)
+    report = make_report(summarize_plan(json.loads(shown.stdout)), scan=scan, plan_text=plan_text)
     _publish(env_dir, render_summary(report))
     code = exit_code(report.summary, report.scan, allow_stateful=options.allow_stateful)
     counts = report.summary.counts

@@ -15,6 +15,7 @@ from tools.ci.plan_review import (
     ReviewReport,
     comment_marker,
     exit_code,
+    normalize,
     render_refusal,
     render_summary,
     summarize_plan,
@@ -233,4 +234,17 @@ def test_a_prevent_destroy_refusal_keeps_the_marker_and_fails(tmp_path: Path) ->
     assert f"the change would destroy `{TABLE}`, protected by" in markdown
     assert markdown.rstrip().endswith(
         "Result: **failed: stateful resources would lose data** (exit 3)."
+    )
+
+
+def test_only_specific_run_strings_are_replaced() -> None:
+    # Given a run writing to a shallow folder against an emulator on port 4566
+    replaced = redactions(Path("/out"), "http://127.0.0.1:4566")
+    # Then the endpoint is replaced, with and without its scheme, but not a folder so short
+    # that ordinary values contain it
+    assert replaced["http://127.0.0.1:4566"] == replaced["127.0.0.1:4566"] == "<emulator>"
+    assert "/out" not in replaced
+    # And CORS origins on other loopback ports stay as they are
+    assert normalize("http://localhost:3000 http://127.0.0.1:3000", replaced) == (
+        "http://localhost:3000 http://127.0.0.1:3000"
     )
