@@ -64,7 +64,13 @@ def synthesize(
     if endpoint_url is not None:
         environ |= {"AWS_ENDPOINT_URL": endpoint_url, "PIPELINE_STATE_BACKEND": "local"}
     stacks = synth_app(outdir, environ, project_root=project_root)
-    return stacks / stack_name(environment)
+    stack_dir = stacks / stack_name(environment)
+    if not (stack_dir / "cdk.tf.json").is_file():
+        found = ", ".join(sorted(p.parent.name for p in stacks.glob("*/cdk.tf.json"))) or "none"
+        raise ReviewError(
+            f"{project_root} synthesized no stack {stack_dir.name} (stacks found: {found})"
+        )
+    return stack_dir
 
 
 def prepare_workspace(

@@ -13,6 +13,7 @@ from tools.ci.plan_review import (
     check_synth_target,
     hand_over_state,
     prevent_destroy_addresses,
+    synthesize,
 )
 from tools.ci.terraform import StackWorkspace
 
@@ -67,3 +68,22 @@ def test_a_stack_without_local_state_cannot_take_over_a_deployment(tmp_path: Pat
     # Then the hand-over is refused, naming the stack and what it needs
     with pytest.raises(ReviewError, match=r"head does not keep local state; an emulator review"):
         hand_over_state(base, head)
+
+
+def test_a_checkout_that_synthesizes_other_stacks_is_named(tmp_path: Path) -> None:
+    # Given a checkout whose main.py writes a stack under another name
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    (checkout / "main.py").write_text(
+        "import os, pathlib\n"
+        "stack = pathlib.Path(os.environ['CDKTF_OUTDIR']) / 'stacks' / 'renamed-dev'\n"
+        "stack.mkdir(parents=True)\n"
+        "(stack / 'cdk.tf.json').write_text('{}')\n"
+    )
+    # When dev is synthesized from it
+    with pytest.raises(ReviewError) as missing:
+        synthesize("dev", tmp_path / "out", None, project_root=checkout)
+    # Then the error names the stack wanted and the stacks it did write
+    assert str(missing.value) == (
+        f"{checkout} synthesized no stack pipeline-dev (stacks found: renamed-dev)"
+    )
