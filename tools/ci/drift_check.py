@@ -209,7 +209,9 @@ def check(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.ci.drift_check", description=(__doc__ or "").splitlines()[0]
+    )
     parser.add_argument("--env", default="dev", choices=ENVIRONMENT_NAMES)
     parser.add_argument("--with-network", action="store_true", help="also the private VPC")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
