@@ -15,6 +15,8 @@ export TF_CLI_CONFIG_FILE := $(CURDIR)/build/terraformrc
 
 PIPENV_VERSION := 2026.10.3
 PYTEST_ARGS ?=
+# make plan-review BASE=origin/main: plan the working tree against a deployment of that commit.
+BASE ?=
 RUN := pipenv run
 
 .PHONY: help setup python-deps node-deps system-deps tf-config layer synth lint test \
@@ -39,7 +41,7 @@ system-deps: ## graphviz for the architecture picture (Debian)
 	@command -v dot >/dev/null || { apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; }
 
 tf-config: python-deps ## Write build/terraformrc (offline provider mirror when present)
-	@$(RUN) python -m tools.terraform_cli config >/dev/null
+	@$(RUN) python -m tools.ci.terraform_cli config >/dev/null
 
 layer: python-deps ## Build the Lambda dependency layer into build/layer
 	$(RUN) python -m tools.build_layer
@@ -64,14 +66,14 @@ run: setup ## Deploy dev to a local moto server, upload a file, process it, show
 emulator: python-deps ## Run moto server on 127.0.0.1:4566 in the foreground (AWS_ENDPOINT_URL target)
 	$(RUN) python -m moto.server -H 127.0.0.1 -p 4566
 
-plan-review: setup ## Plan dev against the emulator and write build/plan-review/dev/summary.md
-	$(RUN) python -m tools.plan_review --env dev --emulator
+plan-review: setup ## Plan dev on the emulator (BASE=<git rev>: against that commit's deployment)
+	$(RUN) python -m tools.ci.plan_review --env dev --emulator $(if $(BASE),--base $(BASE))
 
 drift-check: setup ## Apply dev (with the VPC) to moto, plan again, explain every difference
-	$(RUN) python -m tools.drift_check --with-network
+	$(RUN) python -m tools.ci.drift_check --with-network
 
 diagram: setup ## Regenerate docs/architecture.* from the synthesized dev stack
-	$(RUN) python -m tools.diagram
+	$(RUN) python -m tools.ci.diagram
 
 bench: setup ## Synth and handler benchmarks
 	$(RUN) python -m benchmarks.synth_bench

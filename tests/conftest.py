@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from constructs_lib import speedups
-from tools.emulator import synth_app
+from tools.ci.terraform import synth_app
 
 EVENTS_DIR = Path(__file__).resolve().parent / "events"
 

@@ -1,7 +1,7 @@
-"""Deploy stacks to a local AWS emulator (moto in server mode) with the real Terraform CLI.
+"""A local AWS emulator (moto in server mode) for the real Terraform CLI and our tools.
 
     with MotoServer() as moto:
-        stacks = synth_app(outdir, AWS_ENDPOINT_URL=moto.endpoint_url, PIPELINE_ENVIRONMENTS="dev")
+        stacks = synth_app(outdir, {"AWS_ENDPOINT_URL": moto.endpoint_url})  # tools.ci.terraform
         dev = StackWorkspace(stacks / "pipeline-dev", endpoint_url=moto.endpoint_url)
         dev.init(); dev.apply(); print(dev.outputs())
 
@@ -11,21 +11,14 @@ packaged handler locally (tools.local_invoke) against the emulated resources.
 
 from __future__ import annotations
 
-import json
-import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
-
-from tools.terraform_cli import PROJECT_ROOT, terraform
 
 LOOPBACK = "127.0.0.1"
 # Credentials and region every emulator client uses; moto accepts anything.
@@ -34,11 +27,6 @@ EMULATOR_ENV = {
     "AWS_SECRET_ACCESS_KEY": "test",
     "AWS_DEFAULT_REGION": "us-west-2",
     "AWS_REGION": "us-west-2",
-}
-# Quiet the Node 20 end-of-life banner jsii prints on every start.
-JSII_ENV = {
-    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-    "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
 }
 STARTUP_TIMEOUT_SECONDS = 30.0
 
@@ -115,66 +103,3 @@ class MotoServer:
     def client_env(self) -> dict[str, str]:
         """Environment that points boto3, Terraform and our tools at this emulator."""
         return {**EMULATOR_ENV, "AWS_ENDPOINT_URL": self.endpoint_url}
-
-
-def synth_app(outdir: Path, environ: Mapping[str, str] | None = None) -> Path:
-    """Run main.py in a fresh interpreter, as `cdktf synth` does; return the stacks folder.
-
-    AWS_ENDPOINT_URL from the caller's process is dropped unless ``environ`` sets it, so a
-    stray shell variable never turns a production synth into an emulator one.
-    """
-    env = {key: value for key, value in os.environ.items() if key != "AWS_ENDPOINT_URL"}
-    env.update(JSII_ENV)
-    env.update(environ or {})
-    env["CDKTF_OUTDIR"] = str(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        [sys.executable, "main.py"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise EmulatorError(f"synth failed: {result.stderr.strip()[-3000:]}")
-    return outdir / "stacks"
-
-
-@dataclass
-class StackWorkspace:
-    """Terraform commands for one synthesized stack folder, aimed at an emulator or AWS."""
-
-    stack_dir: Path
-    endpoint_url: str | None = None
-
-    @property
-    def name(self) -> str:
-        return self.stack_dir.name
-
-    def _env(self) -> dict[str, str]:
-        if self.endpoint_url is None:
-            return {}
-        return {**EMULATOR_ENV, "AWS_ENDPOINT_URL": self.endpoint_url}
-
-    def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-        return terraform(list(args), cwd=self.stack_dir, env=self._env(), timeout=timeout)
-
-    def init(self, *, backend: bool = True) -> None:
-        self.run("init", "-input=false", "-no-color", *([] if backend else ["-backend=false"]))
-
-    def apply(self, *extra: str) -> None:
-        self.run("apply", "-auto-approve", "-input=false", "-no-color", *extra)
-
-    def destroy(self) -> None:
-        self.run("destroy", "-auto-approve", "-input=false", "-no-color")
-
-    def plan(self, *extra: str) -> subprocess.CompletedProcess[str]:
-        return self.run("plan", "-input=false", "-no-color", *extra)
-
-    def outputs(self) -> dict[str, Any]:
-        raw = json.loads(self.run("output", "-json").stdout)
-        return {name: value["value"] for name, value in raw.items()}
-
-    def state_resources(self) -> list[str]:
-        return self.run("state", "list").stdout.split()

@@ -22,8 +22,9 @@ from typing import Any
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
 
-from tools.emulator import EMULATOR_ENV, EmulatorError, MotoServer, StackWorkspace, synth_app
-from tools.terraform_cli import PROJECT_ROOT, TerraformError
+from tools.ci.terraform import StackWorkspace, synth_app
+from tools.ci.terraform_cli import PROJECT_ROOT, TerraformError
+from tools.emulator import EMULATOR_ENV, EmulatorError, MotoServer
 
 RUN_DIR = PROJECT_ROOT / "build" / "run"
 SAMPLE_KEY = "incoming/hello world (1).csv"

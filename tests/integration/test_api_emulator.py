@@ -18,7 +18,8 @@ import pytest
 
 from config.environments import build_environments
 from tools.api_smoke import drive_api, emulator_client
-from tools.emulator import MotoServer, StackWorkspace, synth_app
+from tools.ci.terraform import StackWorkspace, synth_app
+from tools.emulator import MotoServer
 
 pytestmark = pytest.mark.integration
 

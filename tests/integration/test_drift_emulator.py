@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.drift_check import EMULATOR_DRIFT_EXCEPTIONS, check
+from tools.ci.drift_check import EMULATOR_DRIFT_EXCEPTIONS, check
 
 
 @pytest.mark.integration

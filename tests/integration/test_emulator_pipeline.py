@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tools.emulator import MotoServer, StackWorkspace, synth_app
+from tools.ci.terraform import StackWorkspace, synth_app
+from tools.ci.terraform_cli import TerraformError, terraform_env
+from tools.emulator import MotoServer
 from tools.run_local import Deployment, deploy_dev, process_upload
-from tools.terraform_cli import TerraformError, terraform_env
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,8 @@ import pytest
 
 from config.environments import build_environments
 from tools.async_failure import FunctionError, deliver
-from tools.emulator import EMULATOR_ENV, MotoServer, StackWorkspace, synth_app
+from tools.ci.terraform import StackWorkspace, synth_app
+from tools.emulator import EMULATOR_ENV, MotoServer
 from tools.local_invoke import invoke_packaged
 
 EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"

@@ -1,21 +1,31 @@
-"""Plan review against moto server: a change that replaces the records table is caught.
+"""Plan review against moto server: a change that replaces the records table is caught, and a
+commit planned against its own deployment (--base) changes nothing.
 
-Real: Terraform, the provider, our synthesized stack, checkov on the plan JSON. Emulated: AWS.
+Real: Terraform, the provider, our synthesized stack, git, checkov on the plan JSON.
+Emulated: AWS.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tools import plan_review
+from tools.ci import plan_review
+from tools.ci.plan_review import (
+    EXIT_OK,
+    EXIT_STATEFUL,
+    prepare_workspace,
+    prevent_destroy_addresses,
+)
+from tools.ci.plan_review.report import COUNT_COLUMNS
+from tools.ci.terraform_cli import TerraformError, terraform
 from tools.emulator import MotoServer
-from tools.plan_review import EXIT_OK, EXIT_STATEFUL, prepare_workspace, prevent_destroy_addresses
-from tools.terraform_cli import TerraformError, terraform
 
 # A different project renames every resource, so the table (name forces a new table) is replaced.
 RENAMED_PROJECT = "evpipx"
@@ -60,14 +70,22 @@ def test_replacing_the_records_table_fails_the_review(
     assert code == EXIT_STATEFUL
     env_dir = applied_table.out / "dev"
     summary = (env_dir / "summary.md").read_text()
-    assert "## :warning: Stateful resources would be destroyed or replaced" in summary
+    assert summary.startswith("<!-- plan-review:dev -->\n")
+    assert "### :warning: Stateful resources would be destroyed or replaced" in summary
     assert f"| `{applied_table.address}` | replace | items (records" in summary
-    assert f"- `{applied_table.address}` **stateful**: forced by `name`" in summary
-    # And the binary plan and its JSON are kept, the JSON agreeing with the summary
+    # And the summary agrees with the plan JSON Terraform wrote, in the order it will act
     assert (env_dir / "plan.tfplan").stat().st_size > 0
     plan = json.loads((env_dir / "plan.json").read_text())
-    actions = {c["address"]: sorted(c["change"]["actions"]) for c in plan["resource_changes"]}
-    assert actions[applied_table.address] == ["create", "delete"]
+    actions = {c["address"]: c["change"]["actions"] for c in plan["resource_changes"]}
+    assert sorted(actions[applied_table.address]) == ["create", "delete"]
+    order = {
+        ("create", "delete"): "create, then destroy",
+        ("delete", "create"): "destroy, then create",
+    }[tuple(actions[applied_table.address])]
+    assert f"- `{applied_table.address}` **stateful**: {order}, forced by `name`" in summary
+    assert '  - `name`: `"evpipe-dev-records"` → `"evpipx-dev-records"` (forces replacement)' in (
+        summary
+    )
     # And the same Markdown went to the CI job summary
     assert step_summary.read_text().strip() == summary.strip()
 
@@ -103,3 +121,50 @@ def test_terraform_prevent_destroy_refusal_is_recognised(tmp_path: Path) -> None
         terraform(["plan", "-input=false", "-no-color"], cwd=tmp_path)
     # Then the refusal in Terraform's own words names the resource
     assert prevent_destroy_addresses(str(refused.value)) == ["terraform_data.records"]
+
+
+def test_a_commit_planned_against_its_own_deployment_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given no shared emulator: --base starts its own
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    # When HEAD is deployed to moto and HEAD is planned against that deployment
+    code = plan_review.main(
+        ["--env", "dev", "--emulator", "--base", "HEAD", "--head", "HEAD", "--out", str(tmp_path)]
+    )
+    # Then the review passes and says nothing would be added, changed, destroyed or moved
+    env_dir = tmp_path / "dev"
+    summary = (env_dir / "summary.md").read_text()
+    assert code == EXIT_OK, summary
+    assert "**Plan: 0 to add, 0 to change, 0 to destroy.**" in summary
+    assert f"after deploying base commit `{head[:12]}` (`HEAD`) there" in summary
+    assert "No changes: the infrastructure matches the configuration." in summary
+    counts = dict(zip(COUNT_COLUMNS, _counts_row(summary), strict=True))
+    assert {action: counts[action] for action in COUNT_COLUMNS[:6]} == dict.fromkeys(
+        COUNT_COLUMNS[:6], 0
+    )
+    # And Terraform itself recorded the deployment: the state it planned against holds every
+    # managed resource the plan found unchanged
+    plan = json.loads((env_dir / "plan.json").read_text())
+    managed = [c for c in plan["resource_changes"] if c["mode"] == "managed"]
+    assert {tuple(c["change"]["actions"]) for c in managed} == {("no-op",)}
+    state = json.loads((env_dir / "terraform.pipeline-dev.tfstate").read_text())
+    deployed = [r for r in state["resources"] if r["mode"] == "managed"]
+    assert len(deployed) == len(managed) == counts["no-op"] > 100
+    # And nothing run-specific reached the summary: no emulator port, no temporary folder
+    assert not re.search(r"127\.0\.0\.1:\d+", summary)
+    assert str(tmp_path) not in summary
+    # And every phase reported its time on stderr, the base apply included
+    progress = capsys.readouterr().err
+    assert re.search(rf"apply base {head[:12]}: done in [\d.]+ s \(\d+ resources\)", progress)
+    assert re.search(r"\] plan: done in [\d.]+ s", progress)
+
+
+def _counts_row(summary: str) -> list[int]:
+    """The numbers under the per-action counts header."""
+    lines = summary.splitlines()
+    header = lines.index("| " + " | ".join(COUNT_COLUMNS) + " |")
+    return [int(cell) for cell in lines[header + 2].strip("| ").split(" | ")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tools.security_scan import evaluate, load_suppressions, scan
+from tools.ci.security_scan import evaluate, load_suppressions, scan
 
 
 def test_synthesized_stacks_have_no_unsuppressed_checkov_failures(synthesized_dir: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.emulator import StackWorkspace
+from tools.ci.terraform import StackWorkspace
 
 STACKS = ["state-bootstrap", "pipeline-dev", "pipeline-staging", "pipeline-prod"]
 

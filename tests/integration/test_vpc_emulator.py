@@ -18,7 +18,8 @@ import pytest
 
 from config.emulator import STATE_MACHINE_SKIP_REASON
 from config.environments import build_environments
-from tools.emulator import MotoServer, StackWorkspace, synth_app
+from tools.ci.terraform import StackWorkspace, synth_app
+from tools.emulator import MotoServer
 from tools.run_local import Deployment
 
 PREFIX = "evpipe-dev-"

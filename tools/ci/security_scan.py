@@ -6,7 +6,7 @@ checkov scans CDKTF's JSON output (framework terraform_json) but ignores inline 
 then treats a failed check as suppressed only when that very resource carries a skip for
 that very check with a reason. Anything else is a failure.
 
-    pipenv run python -m tools.security_scan cdktf.out/stacks [--report build/checkov.md]
+    pipenv run python -m tools.ci.security_scan cdktf.out/stacks [--report build/checkov.md]
 """
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ import pytest
 
 from config.environments import build_environments
 from constructs_lib.specs import AlarmThresholds
-from tools import env_table
+from tools.ci import env_table
 
-README = Path(__file__).resolve().parents[3] / "README.md"
+README = Path(__file__).resolve().parents[4] / "README.md"
 
 
 def test_table_has_one_column_per_environment_and_one_row_per_setting() -> None:
@@ -63,29 +63,13 @@ def test_check_reports_a_stale_document(tmp_path: Path, capsys: pytest.CaptureFi
     # When checked / Then only the stale one fails, with a message saying how to fix it
     assert env_table.main(["--check", str(current)]) == 0
     assert env_table.main(["--check", str(stale)]) == 1
-    assert "paste the output of `python -m tools.env_table`" in capsys.readouterr().err
+    assert "paste the output of `python -m tools.ci.env_table`" in capsys.readouterr().err
     assert env_table.main(["--check", str(tmp_path / "missing.md")]) == 2
 
 
 def test_readme_shows_the_current_environment_table() -> None:
     # Given the README the lead maintains / Then it holds today's rendering of the profiles
-    assert README.is_file(), "README.md is missing; it must show `python -m tools.env_table`"
+    assert README.is_file(), "README.md is missing; it must show `python -m tools.ci.env_table`"
     assert not env_table.stale(
         README.read_text(encoding="utf-8"), env_table.render_table(build_environments())
-    ), "README.md's environments table is stale: paste `python -m tools.env_table` output"
-
-
-def test_contracts_document_holds_what_the_code_defines() -> None:
-    from tools import contracts_doc
-
-    document = (README.parent / "CONTRACTS.md").read_text(encoding="utf-8")
-    assert contracts_doc.render() in document
-    assert contracts_doc.main(["--check", str(README.parent / "CONTRACTS.md")]) == 0
-
-
-def test_a_stale_contracts_document_fails_the_check(tmp_path: Path) -> None:
-    from tools import contracts_doc
-
-    stale = tmp_path / "CONTRACTS.md"
-    stale.write_text(contracts_doc.render().replace("TABLE_NAME", "TABLE"), encoding="utf-8")
-    assert contracts_doc.main(["--check", str(stale)]) == 1
+    ), "README.md's environments table is stale: paste `python -m tools.ci.env_table` output"

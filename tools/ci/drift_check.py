@@ -1,6 +1,6 @@
 """After an emulator apply, a second plan must be empty but for listed emulator quirks.
 
-    pipenv run python -m tools.drift_check [--env dev] [--with-network] [--out build/drift-check]
+    pipenv run python -m tools.ci.drift_check [--env dev] [--with-network] [--out build/drift-check]
 
 Starts a moto server, applies the environment's stack to it (local state), runs
 ``terraform plan -detailed-exitcode`` and compares: every planned change must be explained by
@@ -13,19 +13,22 @@ Exit codes: 0 nothing unexplained, 1 unexplained drift, 2 the check could not ru
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import subprocess
 import sys
-import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from config.environments import ENVIRONMENT_NAMES
-from tools.emulator import EMULATOR_ENV, EmulatorError, MotoServer, StackWorkspace
-from tools.plan_review import classify, forget_local_state, prepare_workspace
-from tools.terraform_cli import PROJECT_ROOT, TerraformError, terraform_env
+from tools.ci.plan_review import forget_local_state, prepare_workspace, summarize_plan
+from tools.ci.progress import Progress
+from tools.ci.terraform import StackWorkspace, SynthError
+from tools.ci.terraform_cli import PROJECT_ROOT, TerraformError, terraform_env
+from tools.emulator import EMULATOR_ENV, EmulatorError, MotoServer
 
 DEFAULT_OUT = PROJECT_ROOT / "build" / "drift-check"
 # `terraform plan -detailed-exitcode`: 0 no changes, 1 error, 2 changes present.
@@ -77,12 +80,14 @@ class Difference:
     action: str
     # Dotted attribute path; empty when the whole resource would be created or deleted.
     path: str
-    before: Any = None
-    after: Any = None
+    # As the plan review renders them: JSON, "(sensitive value)" or "(known after apply)".
+    before: str = ""
+    after: str = ""
 
     def describe(self) -> str:
-        where = self.path or WHOLE_RESOURCE
-        return f"{self.address} [{self.action}] {where}: {self.before!r} -> {self.after!r}"
+        if not self.path:
+            return f"{self.address} [{self.action}] {WHOLE_RESOURCE}"
+        return f"{self.address} [{self.action}] {self.path}: {self.before} -> {self.after}"
 
 
 @dataclass(kw_only=True)
@@ -100,48 +105,30 @@ class DriftReport:
         return [exception for exception in exceptions if exception not in used]
 
 
-def changed_paths(
-    before: Any, after: Any, unknown: Any = None, path: tuple[str, ...] = ()
-) -> Iterator[tuple[str, Any, Any]]:
-    """Leaf paths where ``after`` differs from ``before`` or is only known after apply."""
-    if unknown is True:
-        yield ".".join(path), before, "(known after apply)"
-    elif isinstance(before, dict) and isinstance(after, dict):
-        hidden = unknown if isinstance(unknown, dict) else {}
-        for key in sorted(set(before) | set(after) | set(hidden)):
-            step = (*path, str(key))
-            yield from changed_paths(before.get(key), after.get(key), hidden.get(key), step)
-    elif isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
-        hidden_items = unknown if isinstance(unknown, list) else []
-        for index, (old, new) in enumerate(zip(before, after, strict=True)):
-            marker = hidden_items[index] if index < len(hidden_items) else None
-            yield from changed_paths(old, new, marker, (*path, str(index)))
-    elif before != after:
-        yield ".".join(path), before, after
-
-
 def differences(plan: Mapping[str, Any]) -> tuple[list[Difference], int]:
-    """Attribute-level differences of a plan's managed resources, and how many are no-ops."""
+    """Attribute-level differences of a plan's managed resources, and how many are no-ops.
+
+    The attribute changes are the plan review's (sensitive values masked, unknown values
+    marked), so both tools read a plan the same way.
+    """
+    summary = summarize_plan(plan)
     found: list[Difference] = []
-    unchanged = 0
-    for entry in plan.get("resource_changes", []):
-        if entry.get("mode", "managed") != "managed":
+    for change in summary.changes:
+        if change.action == "no-op":  # moved only; nothing differs
             continue
-        change = entry["change"]
-        action = classify(change["actions"])
-        if action == "no-op":
-            unchanged += 1
-            continue
-        common = {"address": entry["address"], "resource_type": entry["type"], "action": action}
-        paths = []
-        if action in ("update", "replace"):
-            before, after = change.get("before"), change.get("after")
-            paths = list(changed_paths(before, after, change.get("after_unknown")))
+        common = {
+            "address": change.address,
+            "resource_type": change.resource_type,
+            "action": change.action,
+        }
+        found += [
+            Difference(**common, path=item.path, before=item.before, after=item.after)
+            for item in change.attributes
+        ]
         # A create or delete right after an apply means the emulator lost or invented an object.
-        found += [Difference(**common, path=p, before=old, after=new) for p, old, new in paths]
-        if not paths:
+        if not change.attributes:
             found.append(Difference(**common, path=""))
-    return found, unchanged
+    return found, summary.unchanged
 
 
 def explain(
@@ -200,31 +187,43 @@ def render(
     return "\n".join(lines)
 
 
-def check(environment: str, out: Path, *, with_network: bool) -> DriftReport:
+def check(
+    environment: str, out: Path, *, with_network: bool, progress: Progress | None = None
+) -> DriftReport:
     """Apply to a fresh moto server, plan again and explain the plan."""
     forget_local_state(out, environment)  # the new emulator starts empty
     out.mkdir(parents=True, exist_ok=True)
     extra = {"PIPELINE_FORCE_VPC": "1"} if with_network else {}
-    with MotoServer(log_path=out / "moto.log") as moto:
-        workspace = prepare_workspace(environment, out, moto.endpoint_url, extra)
-        workspace.apply()
-        return explain(plan_again(workspace, out / environment))
+    with ExitStack() as stack:
+        if progress is None:
+            progress = stack.enter_context(Progress("drift-check", stream=io.StringIO()))
+        with progress.phase("start emulator"):
+            moto = stack.enter_context(MotoServer(log_path=out / "moto.log"))
+        with progress.phase(f"synth and init {environment}"):
+            workspace = prepare_workspace(environment, out, moto.endpoint_url, extra)
+        with progress.phase(f"apply {environment}"):
+            workspace.apply(on_line=progress.terraform_line)
+        with progress.phase("plan again"):
+            plan = plan_again(workspace, out / environment)
+    return explain(plan)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.ci.drift_check", description=(__doc__ or "").splitlines()[0]
+    )
     parser.add_argument("--env", default="dev", choices=ENVIRONMENT_NAMES)
     parser.add_argument("--with-network", action="store_true", help="also the private VPC")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
-    started = time.monotonic()
-    try:
-        report = check(args.env, args.out, with_network=args.with_network)
-    except (EmulatorError, TerraformError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    with Progress("drift-check") as progress:
+        try:
+            report = check(args.env, args.out, with_network=args.with_network, progress=progress)
+        except (EmulatorError, SynthError, TerraformError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        progress.say(f"apply and second plan took {progress.elapsed:.0f} s")
     print(render(report))
-    print(f"Apply and second plan took {time.monotonic() - started:.0f} s.")
     return 0 if report.ok else 1
 
 

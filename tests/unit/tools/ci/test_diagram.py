@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tools import diagram
-from tools.diagram import (
+from tools.ci import diagram
+from tools.ci.diagram import (
     DEFAULT_OUT,
     DEFAULT_STACK,
     Edge,
