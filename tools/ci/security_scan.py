@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,10 @@ from typing import Any
 
 CHECKOV_FRAMEWORK = "terraform_json"
 # Keep checkov offline and quiet: no guideline download, no platform mapping.
+# Top-level blocks checkov's terraform_json parser cannot read: it expects each one to map
+# names to bodies, and Terraform's `moved` is a list (checkov 3.1.47 stops with an
+# AttributeError). They only tell Terraform where a resource used to be; nothing to scan.
+UNSCANNABLE_BLOCKS = ("moved",)
 CHECKOV_ENV = {"BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"}
 
 
@@ -112,12 +117,26 @@ def evaluate(reports: Iterable[Mapping[str, Any]], suppressions: Suppressions) -
     return result
 
 
+def scannable_copy(stack_files: Iterable[Path], destination: Path) -> Path:
+    """``<stack>/cdk.tf.json`` copies without the blocks checkov cannot parse."""
+    for path in stack_files:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        for block in UNSCANNABLE_BLOCKS:
+            document.pop(block, None)
+        target = destination / path.parent.name / path.name
+        target.parent.mkdir(parents=True)
+        target.write_text(json.dumps(document), encoding="utf-8")
+    return destination
+
+
 def scan(stacks_dir: Path) -> ScanResult:
     stack_files = sorted(stacks_dir.glob("*/cdk.tf.json"))
     if not stack_files:
         raise FileNotFoundError(f"no synthesized stacks under {stacks_dir}; run `make synth`")
     suppressions = {path.parent.name: load_suppressions(path) for path in stack_files}
-    return evaluate(run_checkov(stacks_dir), suppressions)
+    with tempfile.TemporaryDirectory(prefix="checkov-") as scratch:
+        reports = run_checkov(scannable_copy(stack_files, Path(scratch)))
+    return evaluate(reports, suppressions)
 
 
 def render_markdown(result: ScanResult) -> str:
