@@ -212,4 +212,4 @@ def test_stack_records_the_skip_in_the_synthesized_code(isolated_dev: Deployment
     stack_file = Path(isolated_dev.workspace.stack_dir) / "cdk.tf.json"
     resources = json.loads(stack_file.read_text())["resource"]
     assert "aws_sfn_state_machine" not in resources
-    assert any(key.startswith("workflow_role") for key in resources["aws_iam_role"])
+    assert any(key.startswith("workflow_state-machine_role") for key in resources["aws_iam_role"])
