@@ -464,8 +464,12 @@ class Executor:
         )
         return env
 
-    def pool_for(self, fn: LambdaFunction) -> FunctionPool:
-        return self._pool(fn)
+    def environments_started(self, function_arn: str) -> int:
+        """How many environments the function's current deployment has started (cold starts)."""
+        with self._lock:
+            return sum(
+                p.started for p in self._pools.values() if p.deployment.function_arn == function_arn
+            )
 
     # -- invoking ----------------------------------------------------------------------
     def invoke(self, fn: LambdaFunction, event: Any) -> InvokeResult:

@@ -2,7 +2,7 @@
 
 What moto 5.2.5 does, and what this changes (three replacements in ``moto.s3``):
 
-- Lambda/SQS/SNS notification records lack ``sequencer``, ``versionId``, ``userIdentity``,
+- Lambda/SQS/SNS notification records encode "/" in keys and lack ``sequencer``, ``versionId``, ``userIdentity``,
   ``requestParameters`` and ``responseElements`` (our processor requires ``sequencer``):
   ``_get_s3_event`` is wrapped to add them;
 - EventBridge "Object Created" events carry a constant ``sequencer``, ``eTag`` instead of
@@ -22,6 +22,7 @@ import itertools
 import time
 import uuid
 from typing import Any
+from urllib.parse import quote_plus
 
 import moto.s3.notifications as s3_notifications
 from moto.core.responses import ActionResult
@@ -115,6 +116,8 @@ def install() -> None:
             }
             record["s3"]["bucket"]["ownerIdentity"] = {"principalId": _LOCAL_REQUESTER}
             s3_object = record["s3"]["object"]
+            # S3 form-encodes the key but leaves "/" alone; moto encodes it too.
+            s3_object["key"] = quote_plus(key.name, safe="/")
             if key.version_id and key.version_id != "null":
                 s3_object["versionId"] = key.version_id
             s3_object["sequencer"] = sequencer()
