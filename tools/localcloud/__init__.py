@@ -48,7 +48,7 @@ DEFAULT_REGION = "us-west-2"
 # moto accepts any credentials; these are what every client of the local cloud uses.
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 DEFAULT_WORK_DIR = PROJECT_ROOT / "build" / "localcloud"
-# The pinned closure the layer is built from; built for the host when the layer's wheels cannot load.
+# The layer's pinned closure; built for the host when the layer's wheels cannot load here.
 DEFAULT_HOST_REQUIREMENTS = PROJECT_ROOT / "lambda_functions" / "requirements.txt"
 DEFAULT_NODE_MODULES = PROJECT_ROOT / "node_modules"
 
@@ -118,8 +118,14 @@ class LocalCloud:
         self.stop()
 
     def start(self) -> None:
-        from tools.localcloud import async_invoke, events, executor, s3_notifications
-        from tools.localcloud import sqs_poller, stepfunctions
+        from tools.localcloud import (
+            async_invoke,
+            events,
+            executor,
+            s3_notifications,
+            sqs_poller,
+            stepfunctions,
+        )
 
         # moto's Step Functions interpreter calls http://localhost:$MOTO_PORT.
         self._set_env("MOTO_PORT", str(self.port))
@@ -136,7 +142,9 @@ class LocalCloud:
         )
         self.async_invoker = async_invoke.AsyncInvoker(
             self.executor,
-            **({"retry_delays": self._retry_delays} if self._retry_delays is not None else {}),
+            retry_delays=self._retry_delays
+            if self._retry_delays is not None
+            else async_invoke.RETRY_DELAYS_SECONDS,
         )
         self.sqs_poller = sqs_poller.SqsPoller(self.executor)
         executor.install(self.executor, self.async_invoker.submit)

@@ -117,7 +117,9 @@ class AsyncInvoker:
     def _work(self) -> None:
         while True:
             with self._cond:
-                while not self._stopped and (not self._heap or self._heap[0].due > time.monotonic()):
+                while not self._stopped and (
+                    not self._heap or self._heap[0].due > time.monotonic()
+                ):
                     wait = self._heap[0].due - time.monotonic() if self._heap else None
                     self._cond.wait(wait)
                 if self._stopped:
@@ -126,7 +128,7 @@ class AsyncInvoker:
                 self._busy += 1
             try:
                 self._run(job)
-            except Exception as error:  # noqa: BLE001 - an async failure must not kill the worker
+            except Exception as error:  # an async failure must not kill the worker
                 print(f"localcloud: async invocation of {job.function_arn} failed: {error}")
             finally:
                 with self._cond:
@@ -261,7 +263,7 @@ def install(invoker: AsyncInvoker) -> None:
     def _invoke_awslambda(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
         try:
             fn = get_backend(account_id, region_name).get_function(fn_arn)
-        except Exception:  # noqa: BLE001 - S3 drops notifications to a missing function too
+        except Exception:  # S3 drops notifications to a missing function too
             return
         _ACTIVE["invoker"].submit(fn, event_body)
 

@@ -1,4 +1,4 @@
-"""Extension 4: EventBridge rule targets for Lambda and Step Functions, and scheduled rules fired now.
+"""Extension 4: EventBridge rule targets for Lambda and Step Functions; scheduled rules fired now.
 
 What moto 5.2.5 lacks: ``Rule.send_to_targets`` delivers only to SQS, CloudWatch Logs,
 archives, event buses and API destinations (a Lambda or Step Functions target raises
@@ -27,7 +27,7 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from moto.events.models import Rule, events_backends
 from moto.events.utils import EventTemplateParser
@@ -56,7 +56,7 @@ def target_input(target: dict[str, Any], event: dict[str, Any]) -> Any:
     if "Input" in target and target["Input"] is not None:
         return json.loads(target["Input"])
     if target.get("InputPath"):
-        from jsonpath_ng.ext import parse
+        from jsonpath_ng.ext import parse  # type: ignore[attr-defined]
 
         matches = parse(target["InputPath"]).find(plain)
         return matches[0].value if matches else None
@@ -65,7 +65,7 @@ def target_input(target: dict[str, Any], event: dict[str, Any]) -> Any:
         return EventTemplateParser.parse(
             input_template=transformer.get("InputTemplate"),
             input_paths_map=transformer.get("InputPathsMap", {}),
-            event={**plain, "ingestion-time": event.get("ingestion-time", 0)},
+            event=cast(Any, {**plain, "ingestion-time": event.get("ingestion-time", 0)}),
         )
     return plain
 
@@ -130,14 +130,14 @@ def install(submit_lambda: Callable[[str, Any], str]) -> None:
     ) -> None:
         if self.state == "DISABLED" or (self.scheduled_expression and not scheduled):
             return
-        if not scheduled and not self.event_pattern.matches_event(original_event):
+        if not scheduled and not self.event_pattern.matches_event(cast(Any, original_event)):
             return
         for target in list(self.targets):
             service = target["Arn"].split(":")[2]
             if service in _MOTO_DELIVERED:
                 clone = copy.copy(self)
                 clone.targets = [target]
-                original(clone, original_event, transform_input)
+                original(clone, cast(Any, original_event), transform_input)
                 continue
             payload = target_input(target, original_event)
             try:
@@ -149,7 +149,7 @@ def install(submit_lambda: Callable[[str, Any], str]) -> None:
                     _send_sqs(target["Arn"], payload, target)
                 else:
                     raise NotImplementedError(f"targets of service {service}")
-            except Exception as error:  # noqa: BLE001 - EventBridge reports delivery failures to the DLQ
+            except Exception as error:  # EventBridge reports delivery failures to the DLQ
                 _dead_letter(self, target, payload, error)
 
     Rule.send_to_targets = send_to_targets  # type: ignore[method-assign,assignment]
@@ -172,7 +172,7 @@ def fire_rule(account_id: str, region: str, rule_name: str, bus: str = "default"
         "resources": [rule.arn],
         "detail": {},
     }
-    rule.send_to_targets(event, scheduled=True)  # type: ignore[call-arg]
+    rule.send_to_targets(cast(Any, event), scheduled=True)  # type: ignore[call-arg]
     return event_id
 
 

@@ -63,7 +63,15 @@ DEFAULT_CONCURRENCY = 4
 # machine can take longer, and a slow first import is not the function's fault here.
 INIT_TIMEOUT_SECONDS = 30.0
 # Libraries the Lambda python3.12 runtime itself provides (the layer leaves them out).
-RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
+RUNTIME_PROVIDED = (
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "jmespath",
+    "python-dateutil",
+    "six",
+    "urllib3",
+)
 # Credentials every function gets: the local cloud accepts any.
 FUNCTION_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "test",
@@ -233,8 +241,7 @@ class Environment:
                  runtime_dirs: tuple[Path, ...]) -> None:  # fmt: skip
         self.deployment = deployment
         self.log_stream = (
-            time.strftime("%Y/%m/%d", time.gmtime())
-            + f"/[{deployment.version}]{uuid.uuid4().hex}"
+            time.strftime("%Y/%m/%d", time.gmtime()) + f"/[{deployment.version}]{uuid.uuid4().hex}"
         )
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -422,7 +429,7 @@ class Executor:
                 )
         concurrency = self.default_concurrency
         if fn.reserved_concurrency not in (None, ""):
-            concurrency = int(fn.reserved_concurrency)  # type: ignore[arg-type]
+            concurrency = int(fn.reserved_concurrency)
         return Deployment(
             function_arn=fn.function_arn,
             function_name=fn.function_name,
@@ -448,7 +455,11 @@ class Executor:
         with self._lock:
             pool = self._pools.get(key)
             if pool is None:
-                stale = [k for k, p in self._pools.items() if p.deployment.function_arn == fn.function_arn]
+                stale = [
+                    k
+                    for k, p in self._pools.items()
+                    if p.deployment.function_arn == fn.function_arn
+                ]
                 for old in stale:
                     self._pools.pop(old).stop()
                 pool = FunctionPool(self._deployment(fn), self._start_environment)
@@ -474,7 +485,7 @@ class Executor:
     # -- invoking ----------------------------------------------------------------------
     def invoke(self, fn: LambdaFunction, event: Any) -> InvokeResult:
         """Run one synchronous invocation of ``fn`` with ``event`` (already decoded)."""
-        if fn.reserved_concurrency not in (None, "") and int(fn.reserved_concurrency) == 0:  # type: ignore[arg-type]
+        if fn.reserved_concurrency not in (None, "") and int(fn.reserved_concurrency) == 0:
             raise TooManyRequests()
         request_id = str(uuid.uuid4())
         pool = self._pool(fn)
@@ -489,7 +500,9 @@ class Executor:
         if answer is None:
             message = f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds"
             payload = {"errorMessage": message, "errorType": "Sandbox.Timedout"}
-            logs.append(f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime())}Z {request_id} {message}")
+            logs.append(
+                f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime())}Z {request_id} {message}"
+            )
             function_error: str | None = "Unhandled"
             body = json.dumps(payload).encode()
         elif "error" in answer:
@@ -549,7 +562,9 @@ def install(executor: Executor, submit_async: Callable[[LambdaFunction, Any], st
         result = _ACTIVE["executor"].invoke(self, event if event is not None else {})
         return result.payload.decode(), result.failed, result.log_tail
 
-    def invoke(self: LambdaFunction, body: str, request_headers: Any, response_headers: Any) -> str | bytes:
+    def invoke(
+        self: LambdaFunction, body: str, request_headers: Any, response_headers: Any
+    ) -> str | bytes:
         event = json.loads(body) if body else {}
         headers = request_headers or {}
         invocation_type = headers.get("x-amz-invocation-type") or headers.get(

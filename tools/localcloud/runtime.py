@@ -87,7 +87,7 @@ def main() -> None:
     handler: Any = None
     try:
         handler = _load_handler()
-    except Exception as error:  # noqa: BLE001 - reported per invocation, as Lambda does
+    except Exception as error:  # reported per invocation, as Lambda does
         error_type = (
             "Runtime.ImportModuleError"
             if isinstance(error, ImportError)
@@ -108,7 +108,7 @@ def main() -> None:
         try:
             result = handler(request["event"], LambdaContext(request))
             body = json.dumps(result)
-        except Exception as error:  # noqa: BLE001 - the function's error, returned to the caller
+        except Exception as error:  # the function's error, returned to the caller
             _answer({"error": {**_error(error), "requestId": request["request_id"]}})
             continue
         _answer({"result": body})

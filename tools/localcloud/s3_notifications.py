@@ -1,13 +1,17 @@
 """S3 event notifications as S3 sends them: fields moto 5.2.5 leaves out or gets wrong.
 
-What moto 5.2.5 does, and what this changes (three replacements in ``moto.s3``):
+What moto 5.2.5 does, and what this changes (replacements in ``moto.s3``):
 
-- Lambda/SQS/SNS notification records encode "/" in keys and lack ``sequencer``, ``versionId``, ``userIdentity``,
-  ``requestParameters`` and ``responseElements`` (our processor requires ``sequencer``):
+- Lambda/SQS/SNS notification records encode "/" in keys and lack ``sequencer``,
+  ``versionId``, ``userIdentity``, ``requestParameters`` and ``responseElements`` (our
+  processor requires ``sequencer``):
   ``_get_s3_event`` is wrapped to add them;
 - EventBridge "Object Created" events carry a constant ``sequencer``, ``eTag`` instead of
   ``etag``, ``reason: ObjectCreated`` instead of ``PutObject``, and go to the rules of every
   bus instead of the default bus only: ``_send_event_bridge_message`` is replaced;
+- PutObject, CopyObject and CompleteMultipartUpload also send an "Object Tags Added" event
+  (moto stores the new object's tags through ``put_object_tagging``); S3 sends none for tags
+  given at creation, so ``send_event`` drops tagging events raised inside those calls;
 - ``GetBucketNotificationConfiguration`` does not echo ``EventBridgeConfiguration`` back, so
   Terraform sees drift on every plan: the response gets it when the bucket has it.
 
@@ -18,14 +22,18 @@ for one key.
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote_plus
 
 import moto.s3.notifications as s3_notifications
 from moto.core.responses import ActionResult
+from moto.s3.models import S3Backend
 from moto.s3.responses import S3Response
 
 # S3 API operation behind each event name, as S3 reports it in "reason".
@@ -46,6 +54,8 @@ _DELETION_TYPES = {
 _LOCAL_REQUESTER = "123456789012"
 _LOCAL_IP = "127.0.0.1"
 _counter = itertools.count()
+# Set while a request creates an object: its tags are part of the creation, not an event.
+_creating = threading.local()
 
 
 def sequencer() -> str:
@@ -95,8 +105,20 @@ def _event_bridge_message(account_id: str, bucket: Any, event_name: str, key: An
     for rule in list(bus.rules.values()):
         try:
             rule.send_to_targets(event)
-        except Exception as error:  # noqa: BLE001 - delivery is asynchronous in AWS; never fail the PUT
+        except Exception as error:  # delivery is asynchronous in AWS; never fail the PUT
             print(f"localcloud: S3 event to rule {rule.name} failed: {error}")
+
+
+def _while_creating(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _creating.active = True
+        try:
+            return method(*args, **kwargs)
+        finally:
+            _creating.active = False
+
+    return wrapper
 
 
 def install() -> None:
@@ -124,6 +146,21 @@ def install() -> None:
         return body
 
     s3_notifications._get_s3_event = _get_s3_event
+    original_send = s3_notifications.send_event
+
+    def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
+        tagging = event_name == s3_notifications.S3NotificationEvent.OBJECT_TAGGING_PUT_EVENT
+        if tagging and getattr(_creating, "active", False):
+            return
+        original_send(account_id, event_name, bucket, key)
+
+    s3_notifications.send_event = send_event
+    for owner, name in (
+        (S3Response, "put_object"),
+        (S3Response, "copy_object"),
+        (S3Backend, "complete_multipart_upload"),
+    ):
+        setattr(owner, name, _while_creating(getattr(owner, name)))
     s3_notifications._send_event_bridge_message = _event_bridge_message
 
     original_get = S3Response.get_bucket_notification
@@ -138,7 +175,7 @@ def install() -> None:
                     result.result["EventBridgeConfiguration"] = {}
                 return serialize(result)
 
-            self.serialized = serialized  # type: ignore[method-assign]
+            self.serialized = serialized  # type: ignore[method-assign,assignment]
         return original_get(self)
 
     S3Response.get_bucket_notification = get_bucket_notification  # type: ignore[method-assign]

@@ -106,7 +106,7 @@ class SqsPoller:
                     self._busy += 1
                 try:
                     delivered = self._deliver_batch(esm)
-                except Exception as error:  # noqa: BLE001 - a poller keeps polling, as Lambda's does
+                except Exception as error:  # a poller keeps polling, as Lambda's does
                     print(f"localcloud: SQS mapping {uuid}: {error}")
                 finally:
                     with self._lock:
@@ -121,7 +121,7 @@ class SqsPoller:
         queue = sqs.get_queue(queue_name)
         batch_size = int(esm.batch_size or DEFAULT_BATCH_SIZE)
         window = float(esm.max_batch_window or 0)
-        visibility = int(queue.visibility_timeout)  # type: ignore[arg-type]
+        visibility = int(queue.visibility_timeout)  # type: ignore[attr-defined]
         messages = list(sqs.receive_message(queue_name, batch_size, 0, visibility))
         deadline = time.monotonic() + window
         while messages and len(messages) < batch_size and time.monotonic() < deadline:
@@ -144,7 +144,7 @@ class SqsPoller:
                 }
         for message in messages:
             if message.id not in failed_ids:
-                sqs.delete_message(queue_name, message.receipt_handle)
+                sqs.delete_message(queue_name, str(message.receipt_handle))
         return True
 
 
@@ -155,7 +155,9 @@ def install(poller: SqsPoller) -> None:
         return
     original = LambdaBackend.create_event_source_mapping
 
-    def create_event_source_mapping(self: LambdaBackend, spec: dict[str, Any]) -> EventSourceMapping:
+    def create_event_source_mapping(
+        self: LambdaBackend, spec: dict[str, Any]
+    ) -> EventSourceMapping:
         esm = original(self, spec)
         if esm.event_source_arn.split(":")[2] == "sqs":
             parts = esm.event_source_arn.split(":")

@@ -68,7 +68,9 @@ def wait_for(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
     raise AssertionError(f"not true after {timeout} s: {condition}")
 
 
-def receive_all(cloud: LocalCloud, queue_url: str, expected: int, timeout: float = 30.0) -> list[dict[str, Any]]:
+def receive_all(
+    cloud: LocalCloud, queue_url: str, expected: int, timeout: float = 30.0
+) -> list[dict[str, Any]]:
     """Receive (and delete) messages until ``expected`` arrived."""
     sqs = cloud.client("sqs")
     got: list[dict[str, Any]] = []

@@ -62,7 +62,8 @@ def test_a_timeout_kills_the_environment_and_says_so(
     assert isinstance(result, dict)
     assert "Task timed out after 1.00 seconds" in result["errorMessage"]
     _, after = invoke(cloud, arn, {})
-    assert isinstance(first, dict) and isinstance(after, dict)
+    assert isinstance(first, dict)
+    assert isinstance(after, dict)
     assert after["pid"] != first["pid"]
 
 

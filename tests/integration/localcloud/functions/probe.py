@@ -2,6 +2,7 @@
 
 import os
 import time
+from typing import Any
 
 import boto3
 
@@ -12,7 +13,7 @@ CLIENT = boto3.client("sqs")
 print("probe init")
 
 
-def handler(event, context):
+def handler(event: Any, context: Any) -> Any:
     print(f"probe got {event!r}")
     if isinstance(event, dict) and event.get("fail"):
         raise ValueError(f"asked to fail: {event['fail']}")
