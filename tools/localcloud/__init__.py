@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import sys
 import time
@@ -234,6 +235,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"local cloud on {cloud.endpoint_url} (moto {MOTO_VERSION}); Ctrl-C stops it")
     print(f"  export AWS_ENDPOINT_URL={cloud.endpoint_url} AWS_DEFAULT_REGION={cloud.region}")
     print("  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test", flush=True)
+    # `kill` (SIGTERM) stops it as cleanly as Ctrl-C: the finally block below runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         while True:
             time.sleep(3600)
