@@ -45,8 +45,9 @@ system-deps: ## graphviz for the architecture picture (Debian)
 tf-config: python-deps ## Write build/terraformrc (offline provider mirror when present)
 	@$(RUN) python -m tools.ci.terraform_cli config >/dev/null
 
-layer: python-deps ## Build the Lambda dependency layer into build/layer
+layer: python-deps ## Build the Lambda dependency layer into build/layer (and its host copy for the local cloud)
 	$(RUN) python -m tools.build_layer
+	$(RUN) python -m tools.localcloud --prepare
 
 synth: setup ## Synthesize every stack into cdktf.out
 	$(RUN) python main.py

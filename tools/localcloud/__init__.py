@@ -225,7 +225,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--port", type=int, default=4566, help="port on 127.0.0.1 (0: any free)")
     parser.add_argument("--region", default=DEFAULT_REGION)
+    parser.add_argument(
+        "--prepare",
+        action="store_true",
+        help="only install the functions' host libraries into build/localcloud (needs PyPI once)",
+    )
     args = parser.parse_args(argv)
+    if args.prepare:
+        from tools.localcloud.executor import ExecutorError, prepare
+
+        try:
+            for path in prepare(DEFAULT_WORK_DIR, DEFAULT_HOST_REQUIREMENTS):
+                print(f"local cloud: {path.relative_to(PROJECT_ROOT)} is ready")
+        except ExecutorError as error:
+            # Not fatal: the first invocation installs them again, or the cache is enough.
+            print(f"warning: {error}", file=sys.stderr)
+        return 0
     try:
         cloud = LocalCloud(args.port, region=args.region, verbose=True)
         cloud.start()

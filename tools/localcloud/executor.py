@@ -215,6 +215,17 @@ def python_version(python: str) -> str:
     ).stdout.strip()  # fmt: skip
 
 
+def prepare(work_dir: Path, host_requirements: Path | None) -> list[Path]:
+    """Install, ahead of the first invocation, what environments may need (``make layer``)."""
+    python, _ = find_python()
+    if python == sys.executable:
+        return []  # the fallback interpreter already has everything
+    prepared = [runtime_libraries(python, work_dir / "python")]
+    if host_requirements is not None:
+        prepared.append(host_dependencies(python, host_requirements, work_dir / "python"))
+    return prepared
+
+
 @dataclass(frozen=True)
 class Deployment:
     """What decides an environment: code, layers and configuration of one function version."""
