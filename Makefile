@@ -17,6 +17,8 @@ PIPENV_VERSION := 2026.10.3
 PYTEST_ARGS ?=
 # make plan-review BASE=origin/main: plan the working tree against a deployment of that commit.
 BASE ?=
+# make emulator PORT=5000: where the local cloud listens (4566 is what LocalStack users expect).
+PORT ?= 4566
 RUN := pipenv run
 
 .PHONY: help setup python-deps node-deps system-deps tf-config layer synth lint test \
@@ -43,8 +45,9 @@ system-deps: ## graphviz for the architecture picture (Debian)
 tf-config: python-deps ## Write build/terraformrc (offline provider mirror when present)
 	@$(RUN) python -m tools.ci.terraform_cli config >/dev/null
 
-layer: python-deps ## Build the Lambda dependency layer into build/layer
+layer: python-deps ## Build the Lambda dependency layer into build/layer (and its host copy for the local cloud)
 	$(RUN) python -m tools.build_layer
+	$(RUN) python -m tools.localcloud --prepare
 
 synth: setup ## Synthesize every stack into cdktf.out
 	$(RUN) python main.py
@@ -63,8 +66,8 @@ unit-test: setup ## Only the fast tests
 run: setup ## Deploy dev to a local moto server, upload a file, process it, show the record
 	$(RUN) python -m tools.run_local
 
-emulator: python-deps ## Run moto server on 127.0.0.1:4566 in the foreground (AWS_ENDPOINT_URL target)
-	$(RUN) python -m moto.server -H 127.0.0.1 -p 4566
+emulator: python-deps ## Run the local cloud (moto + Lambda, Step Functions, EventBridge) on 127.0.0.1:$(PORT)
+	$(RUN) python -m tools.localcloud --port $(PORT)
 
 plan-review: setup ## Plan dev on the emulator (BASE=<git rev>: against that commit's deployment)
 	$(RUN) python -m tools.ci.plan_review --env dev --emulator $(if $(BASE),--base $(BASE))
