@@ -47,6 +47,10 @@ RECORD_SCHEMA = {
     "required": ["bucket", "key", "size"],
     "properties": {"size": {"type": "integer", "minimum": 0}},
 }
+MOCK_CORS = {
+    "Access-Control-Allow-Origin": ALLOWED_ORIGIN,
+    "Access-Control-Allow-Methods": "GET,OPTIONS",
+}
 VALID_RECORD = {"bucket": "evpipe-dev-ingest", "key": "manual/a.pdf", "size": 2048}
 # The function: records each event, then answers like the records API (or misbehaves on cue).
 FUNCTION_SOURCE = """
@@ -261,6 +265,34 @@ def _rest_api(endpoint: str, function_arn: str) -> tuple[str, str]:
             integrationHttpMethod="POST",
             uri=_invoke_uri(function_arn),
         )
+    # The other common preflight: a MOCK integration with static CORS headers.
+    client.put_method(
+        restApiId=api_id, resourceId=item["id"], httpMethod="OPTIONS", authorizationType="NONE"
+    )
+    client.put_integration(
+        restApiId=api_id,
+        resourceId=item["id"],
+        httpMethod="OPTIONS",
+        type="MOCK",
+        requestTemplates={"application/json": '{"statusCode": 200}'},
+    )
+    client.put_method_response(
+        restApiId=api_id,
+        resourceId=item["id"],
+        httpMethod="OPTIONS",
+        statusCode="200",
+        responseParameters={f"method.response.header.{name}": False for name in MOCK_CORS},
+    )
+    client.put_integration_response(
+        restApiId=api_id,
+        resourceId=item["id"],
+        httpMethod="OPTIONS",
+        statusCode="200",
+        responseParameters={
+            f"method.response.header.{name}": f"'{value}'" for name, value in MOCK_CORS.items()
+        },
+        responseTemplates={"application/json": ""},
+    )
     client.create_deployment(restApiId=api_id, stageName=STAGE)
     key = client.create_api_key(name="gateway-test-default", enabled=True)
     plan = client.create_usage_plan(
@@ -430,6 +462,18 @@ def test_rest_preflight_goes_to_the_function(app: Deployed) -> None:
     assert response.headers["Access-Control-Allow-Origin"] == ALLOWED_ORIGIN
     [event] = app.events()
     assert event["httpMethod"] == "OPTIONS"
+
+
+def test_rest_mock_preflight_is_answered_from_the_integration_response(app: Deployed) -> None:
+    # Given a resource whose OPTIONS method is a MOCK integration with static CORS headers
+    headers = {"Origin": ALLOWED_ORIGIN, "Access-Control-Request-Method": "GET"}
+    # When a preflight is sent
+    response = call("OPTIONS", f"{app.rest.url}/records/r-1", headers=headers)
+    # Then the deployed integration response answers it, without the function
+    assert response.status == 200
+    for name, value in MOCK_CORS.items():
+        assert response.headers[name] == value
+    assert app.events() == []
 
 
 def test_rest_malformed_function_output_is_a_502(app: Deployed) -> None:

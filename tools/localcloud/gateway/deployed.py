@@ -29,12 +29,24 @@ _INVOKE_ARN = re.compile(
     r"^arn:[^:]+:apigateway:[^:]*:lambda:path/[^/]+/functions/(.+)/invocations$"
 )
 _FUNCTION_ARN = re.compile(r"^arn:[^:]+:lambda:[^:]*:\d{12}:function:.+$")
+# How an integration response names a method response header it sets.
+_RESPONSE_HEADER = "method.response.header."
 # API Gateway's limit for integration timeouts when none is set (milliseconds).
 DEFAULT_INTEGRATION_TIMEOUT_MS = 29_000
 
 
 class DeployedApiError(RuntimeError):
     """The emulator holds an API the gateway cannot serve; the message names what and why."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MockResponse:
+    """What a REST MOCK integration answers (often a CORS preflight): its default response."""
+
+    status: int
+    # Static header values of the integration response ('...' literals in responseParameters).
+    headers: tuple[tuple[str, str], ...] = ()
+    body: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +58,7 @@ class Integration:
     function_arn: str | None
     payload_format_version: str
     timeout_ms: int = DEFAULT_INTEGRATION_TIMEOUT_MS
+    mock_response: MockResponse | None = None
 
     @property
     def is_lambda_proxy(self) -> bool:
@@ -242,6 +255,31 @@ def _rest_integration(found: Mapping[str, Any] | None) -> Integration | None:
         function_arn=function_arn_of(found.get("uri") or ""),
         payload_format_version="1.0",
         timeout_ms=int(timeout),
+        mock_response=_mock_response(found) if found.get("type") == "MOCK" else None,
+    )
+
+
+def _mock_response(integration: Mapping[str, Any]) -> MockResponse | None:
+    """The default integration response (no selection pattern) with its static parts only.
+
+    Mapping templates (VTL) are not evaluated: a template using $ or # gives an empty body.
+    """
+    responses = integration.get("integrationResponses") or {}
+    default = next(
+        (found for found in responses.values() if not found.get("selectionPattern")), None
+    )
+    if default is None:
+        return None
+    headers = tuple(
+        (name.removeprefix(_RESPONSE_HEADER), value[1:-1])
+        for name, value in (default.get("responseParameters") or {}).items()
+        if name.startswith(_RESPONSE_HEADER) and len(value) >= 2 and value[0] == value[-1] == "'"
+    )
+    template = (default.get("responseTemplates") or {}).get("application/json") or ""
+    return MockResponse(
+        status=int(default.get("statusCode") or 200),
+        headers=headers,
+        body="" if "$" in template or "#" in template else template,
     )
 
 

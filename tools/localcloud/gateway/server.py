@@ -228,11 +228,12 @@ def _warn_unverified(api: DeployedApi, unverified_auth: UnverifiedAuth) -> None:
                 what,
                 outcome,
             )
-        if route.integration is None or not route.integration.is_lambda_proxy:
-            kind = route.integration.type if route.integration else "no"
+        integration = route.integration
+        if integration is None or not (integration.is_lambda_proxy or integration.mock_response):
+            kind = integration.type if integration else "no"
             LOG.warning(
                 "%s: route %s has %s integration; the local gateway serves only Lambda proxy "
-                "integrations and answers it 500",
+                "and MOCK integrations and answers it 500",
                 api.label,
                 route.route_key,
                 kind,
@@ -327,12 +328,14 @@ class _ApiHandler:
         if problem is not None:
             return HttpResponse.message(400, problem)
         integration = route.integration
-        if (
-            integration is None
-            or integration.function_arn is None
-            or not (integration.is_lambda_proxy)
-        ):
+        if integration is not None and integration.mock_response is not None:
+            mock = integration.mock_response
+            return HttpResponse(
+                status=mock.status, headers=list(mock.headers), body=mock.body.encode()
+            )
+        if integration is None or not integration.is_lambda_proxy:
             return HttpResponse.message(500, "Internal server error")
+        function_arn = integration.function_arn or ""
         if api.kind == "rest":
             event = rest_event(request, api, route, match.path_parameters, api_key_id=api_key_id)
         elif integration.payload_format_version == "2.0":
@@ -347,7 +350,7 @@ class _ApiHandler:
             else HttpResponse.message(502, "Internal server error")
         )
         try:
-            output = self.invoke(integration.function_arn, event, integration.timeout_ms)
+            output = self.invoke(function_arn, event, integration.timeout_ms)
             return http_response(output) if v2 else rest_response(output)
         except _FunctionFailed as error:
             LOG.warning("%s %s: the function failed: %s", request.method, request.path, error)
