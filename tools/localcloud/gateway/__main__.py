@@ -34,10 +34,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="warn",
         help="routes needing SigV4 or an authorizer: let through with a warning, or answer 403",
     )
-    parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument("--quiet", action="store_true", help="log only warnings, not every request")
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(message)s",
     )
     gateway = Gateway(

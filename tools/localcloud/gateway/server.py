@@ -313,7 +313,8 @@ class _ApiHandler:
             if self.unverified_auth == "deny":
                 return HttpResponse.message(403, "Forbidden")
             LOG.warning(
-                "%s %s: %s NOT verified locally (%s)",
+                "%s %s %s: %s NOT verified locally (route %s)",
+                api.name,
                 request.method,
                 request.path,
                 what,

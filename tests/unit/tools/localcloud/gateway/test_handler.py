@@ -189,7 +189,7 @@ def test_unverifiable_authorization_is_never_silent(
     assert response.status == status
     assert len(invoke.calls) == calls
     if mode == "warn":
-        assert "SigV4 (IAM) signatures NOT verified locally (GET /records)" in caplog.text
+        assert "SigV4 (IAM) signatures NOT verified locally (route GET /records)" in caplog.text
 
 
 def test_http_api_sends_payload_2_0_and_applies_cors() -> None:
