@@ -442,12 +442,17 @@ def test_rest_body_is_checked_against_the_request_model(app: Deployed) -> None:
 
 
 def test_rest_unknown_route_is_missing_authentication_token(app: Deployed) -> None:
-    # Given a path no resource serves, and a method the resource lacks
+    # Given a path no resource serves, a method the resource lacks and a stage not deployed
     # When they are called
     unknown = call("GET", f"{app.rest.url}/nowhere", headers={"x-api-key": app.api_key})
     wrong_method = call("DELETE", f"{app.rest.url}/records", headers={"x-api-key": app.api_key})
-    # Then both answer as API Gateway does
-    for response in (unknown, wrong_method):
+    other_stage = call(
+        "GET",
+        app.rest.url.replace(f"/{STAGE}", "/prod") + "/records",
+        headers={"x-api-key": app.api_key},
+    )
+    # Then each answers as API Gateway does
+    for response in (unknown, wrong_method, other_stage):
         assert response.status == 403
         assert response.json() == {"message": "Missing Authentication Token"}
 

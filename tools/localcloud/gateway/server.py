@@ -335,7 +335,7 @@ class _ApiHandler:
                 status=mock.status, headers=list(mock.headers), body=mock.body.encode()
             )
         if integration is None or not integration.is_lambda_proxy:
-            return HttpResponse.message(500, "Internal server error")
+            return self._server_error(500)
         function_arn = integration.function_arn or ""
         if api.kind == "rest":
             event = rest_event(request, api, route, match.path_parameters, api_key_id=api_key_id)
@@ -345,11 +345,8 @@ class _ApiHandler:
             # An HTTP API integration may ask for payload 1.0, as REST APIs send it.
             event = rest_event(request, api, route, match.path_parameters)
         v2 = api.kind == "http" and integration.payload_format_version == "2.0"
-        failure = (
-            HttpResponse.message(500, "Internal Server Error")
-            if api.kind == "http"
-            else HttpResponse.message(502, "Internal server error")
-        )
+        # A function error or malformed output: REST says 502, HTTP APIs 500.
+        failure = self._server_error(500 if api.kind == "http" else 502)
         try:
             output = self.invoke(function_arn, event, integration.timeout_ms)
             return http_response(output) if v2 else rest_response(output)
@@ -365,7 +362,13 @@ class _ApiHandler:
             return HttpResponse.message(504, "Endpoint request timed out")
         except (ClientError, BotoCoreError) as error:
             LOG.warning("%s %s: Invoke failed: %s", request.method, request.path, error)
-            return HttpResponse.message(500, "Internal server error")
+            return self._server_error(500)
+
+    def _server_error(self, status: int) -> HttpResponse:
+        """API Gateway's own server error, worded as each API kind words it."""
+        if self.api.kind == "http":
+            return HttpResponse.message(status, "Internal Server Error")
+        return HttpResponse.message(status, "Internal server error")
 
 
 def _validation_problem(route: Route, request: GatewayRequest) -> str | None:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from botocore.exceptions import ReadTimeoutError
+from botocore.exceptions import ClientError, ReadTimeoutError
 
 from tools.localcloud.gateway.__main__ import curl_example
 from tools.localcloud.gateway.deployed import Cors, DeployedApi, Integration, Route
@@ -158,6 +158,20 @@ def test_function_errors_become_api_gateways_error(
     response = handler.handle(_request(api.routes[0].method))
     # Then REST answers 502 and HTTP APIs 500, never the function's error text
     assert response.status == status
+    assert json.loads(response.body) == {"message": message}
+
+
+@pytest.mark.parametrize(
+    ("api", "message"), [(_rest(), "Internal server error"), (_http(), "Internal Server Error")]
+)
+def test_invoke_failure_is_a_500(api: DeployedApi, message: str) -> None:
+    # Given an Invoke the emulator refuses (the function is gone)
+    error = ClientError({"Error": {"Code": "ResourceNotFoundException"}}, "Invoke")
+    handler = _ApiHandler(api, Recorder(error=error))
+    # When a route is called
+    response = handler.handle(_request(api.routes[0].method))
+    # Then API Gateway's 500, in each API kind's words
+    assert response.status == 500
     assert json.loads(response.body) == {"message": message}
 
 
