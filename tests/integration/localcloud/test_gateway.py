@@ -182,10 +182,10 @@ def _client(service: str, endpoint: str) -> Any:
     )
 
 
-def _function(endpoint: str, recorded: Path) -> str:
+def _function(endpoint: str, recorded: Path, name: str) -> str:
     iam = _client("iam", endpoint)
     role = iam.create_role(
-        RoleName="gateway-test-api",
+        RoleName=name,
         AssumeRolePolicyDocument=json.dumps(
             {
                 "Version": "2012-10-17",
@@ -203,7 +203,7 @@ def _function(endpoint: str, recorded: Path) -> str:
     with zipfile.ZipFile(archive, "w") as bundle:
         bundle.writestr("app.py", FUNCTION_SOURCE)
     created = _client("lambda", endpoint).create_function(
-        FunctionName="gateway-test-api",
+        FunctionName=name,
         Runtime="python3.12",
         Role=role["Role"]["Arn"],
         Handler="app.handler",
@@ -220,7 +220,23 @@ def _invoke_uri(function_arn: str) -> str:
     )
 
 
-def _rest_api(endpoint: str, function_arn: str) -> tuple[str, str]:
+def _allow_api_gateway(endpoint: str, function_arn: str, source_arn: str) -> None:
+    """The aws_lambda_permission the constructs create for each route."""
+    _client("lambda", endpoint).add_permission(
+        FunctionName=function_arn,
+        StatementId=f"gateway-test-{uuid.uuid4().hex[:8]}",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=source_arn,
+    )
+
+
+def _execute_api_arn(function_arn: str, api_id: str, rest: str) -> str:
+    account = function_arn.split(":")[4]
+    return f"arn:aws:execute-api:{REGION}:{account}:{api_id}/{rest}"
+
+
+def _rest_api(endpoint: str, function_arn: str, unpermitted_arn: str) -> tuple[str, str]:
     """A REST API built like constructs_lib/patterns/rest_api.py; returns the key value and id."""
     client = _client("apigateway", endpoint)
     api_id = client.create_rest_api(name="gateway-test-rest")["id"]
@@ -240,12 +256,16 @@ def _rest_api(endpoint: str, function_arn: str) -> tuple[str, str]:
     records = client.create_resource(restApiId=api_id, parentId=root["id"], pathPart="records")
     item = client.create_resource(restApiId=api_id, parentId=records["id"], pathPart="{id}")
     malformed = client.create_resource(restApiId=api_id, parentId=root["id"], pathPart="malformed")
+    unpermitted = client.create_resource(
+        restApiId=api_id, parentId=root["id"], pathPart="unpermitted"
+    )
     methods = [
         (records["id"], "POST", True, body_validator, {"application/json": "RecordInput"}),
         (records["id"], "GET", True, parameters_validator, None),
         (records["id"], "OPTIONS", False, parameters_validator, None),
         (item["id"], "GET", True, parameters_validator, None),
         (malformed["id"], "GET", False, parameters_validator, None),
+        (unpermitted["id"], "GET", False, parameters_validator, None),
     ]
     for resource_id, http_method, key_required, validator, models in methods:
         client.put_method(
@@ -263,7 +283,7 @@ def _rest_api(endpoint: str, function_arn: str) -> tuple[str, str]:
             httpMethod=http_method,
             type="AWS_PROXY",
             integrationHttpMethod="POST",
-            uri=_invoke_uri(function_arn),
+            uri=_invoke_uri(unpermitted_arn if resource_id == unpermitted["id"] else function_arn),
         )
     # The other common preflight: a MOCK integration with static CORS headers.
     client.put_method(
@@ -294,6 +314,7 @@ def _rest_api(endpoint: str, function_arn: str) -> tuple[str, str]:
         responseTemplates={"application/json": ""},
     )
     client.create_deployment(restApiId=api_id, stageName=STAGE)
+    _allow_api_gateway(endpoint, function_arn, _execute_api_arn(function_arn, api_id, f"{STAGE}/*"))
     key = client.create_api_key(name="gateway-test-default", enabled=True)
     plan = client.create_usage_plan(
         name="gateway-test-default", apiStages=[{"apiId": api_id, "stage": STAGE}]
@@ -338,13 +359,16 @@ def _http_api(endpoint: str, function_arn: str) -> None:
             AuthorizationType=authorization,
         )
     client.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+    _allow_api_gateway(endpoint, function_arn, _execute_api_arn(function_arn, api_id, "*/*"))
 
 
 @pytest.fixture(scope="module")
 def deployed(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     recorded = tmp_path_factory.mktemp("recorded-events")
-    function_arn = _function(moto_endpoint, recorded)
-    key_value, key_id = _rest_api(moto_endpoint, function_arn)
+    function_arn = _function(moto_endpoint, recorded, "gateway-test-api")
+    # A function API Gateway was never given permission to invoke.
+    unpermitted_arn = _function(moto_endpoint, recorded, "gateway-test-unpermitted")
+    key_value, key_id = _rest_api(moto_endpoint, function_arn, unpermitted_arn)
     _http_api(moto_endpoint, function_arn)
     gateway = Gateway(moto_endpoint, REGION)
     served = {api.kind: api for api in gateway.start()}
@@ -489,6 +513,16 @@ def test_rest_malformed_function_output_is_a_502(app: Deployed) -> None:
     assert response.status == 502
     assert response.json() == {"message": "Internal server error"}
     assert len(app.events()) == 1
+
+
+def test_function_without_api_gateway_permission_is_a_500(app: Deployed) -> None:
+    # Given a route whose function's policy does not let API Gateway invoke it
+    # When it is called
+    response = call("GET", f"{app.rest.url}/unpermitted")
+    # Then the 500 AWS answers, and the function never ran
+    assert response.status == 500
+    assert response.json() == {"message": "Internal server error"}
+    assert app.events() == []
 
 
 def test_oversized_body_is_413_before_the_function(app: Deployed) -> None:

@@ -12,6 +12,7 @@ stage at the root. What it enforces as API Gateway does: routes (403 Missing Aut
 Token / 404 Not Found), API keys of the stage's usage plans (403 Forbidden), the REST
 request validators and models (400), the 10 MB payload limit (413), an HTTP API's CORS
 configuration (preflight answered, Access-Control-Allow-Origin only for allowed origins), the
+function's resource policy (500 unless it lets API Gateway invoke it for the route), the
 integration timeout (504) and malformed function output (502 REST / 500 HTTP API). What it
 cannot verify (SigV4/IAM, Lambda, Cognito and JWT authorizers, WAF, throttling and quotas) is
 named per route in a warning at start and on every request it lets through.
@@ -44,6 +45,12 @@ from tools.localcloud.gateway.events import (
     http_response,
     rest_event,
     rest_response,
+)
+from tools.localcloud.gateway.permissions import (
+    API_GATEWAY_PRINCIPAL,
+    allows,
+    read_policy,
+    source_arns,
 )
 from tools.localcloud.gateway.routing import find_route
 
@@ -163,13 +170,16 @@ class Gateway:
             raise RuntimeError("the gateway is already serving; stop() it first")
         LOG.warning(
             "local gateway: enforces routes, API keys, REST request validation, CORS, the "
-            "10 MB payload limit and integration timeouts; it does NOT verify SigV4/IAM, "
+            "10 MB payload limit, Lambda invoke permissions and integration timeouts; it does "
+            "NOT verify SigV4/IAM, "
             "Lambda/Cognito/JWT authorizers, WAF, throttling or quotas"
         )
         invoker = _Invoker(self)
-        for index, api in enumerate(self.read()):
+        apis = self.read()
+        policies = self._policies(apis)
+        for index, api in enumerate(apis):
             port = 0 if self.base_port is None else self.base_port + index
-            self.served.append(self._serve(api, port, invoker))
+            self.served.append(self._serve(api, port, invoker, policies))
         return list(self.served)
 
     def stop(self) -> None:
@@ -183,9 +193,28 @@ class Gateway:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _serve(self, api: DeployedApi, port: int, invoker: _Invoker) -> ServedApi:
-        _warn_unverified(api, self.unverified_auth)
-        handler = _ApiHandler(api, invoker, self.unverified_auth, self.max_payload_bytes)
+    def _policies(self, apis: list[DeployedApi]) -> dict[str, Mapping[str, Any] | None]:
+        """Each integrated function's resource policy, read once."""
+        client = self.client("lambda")
+        arns = {
+            route.integration.function_arn
+            for api in apis
+            for route in api.routes
+            if route.integration is not None and route.integration.function_arn is not None
+        }
+        return {arn: read_policy(client, arn) for arn in sorted(arns)}
+
+    def _serve(
+        self,
+        api: DeployedApi,
+        port: int,
+        invoker: _Invoker,
+        policies: Mapping[str, Mapping[str, Any] | None],
+    ) -> ServedApi:
+        _warn_at_start(api, self.unverified_auth, policies)
+        handler = _ApiHandler(
+            api, invoker, self.unverified_auth, self.max_payload_bytes, policies=policies
+        )
         server = ThreadingHTTPServer((self.host, port), _request_handler(handler))
         server.daemon_threads = True
         thread = threading.Thread(
@@ -216,7 +245,12 @@ def serve_apis(
     return Gateway(endpoint, region, **options).start()
 
 
-def _warn_unverified(api: DeployedApi, unverified_auth: UnverifiedAuth) -> None:
+def _warn_at_start(
+    api: DeployedApi,
+    unverified_auth: UnverifiedAuth,
+    policies: Mapping[str, Mapping[str, Any] | None],
+) -> None:
+    """Name every route the gateway will not serve as AWS would, before the first request."""
     outcome = "let through" if unverified_auth == "warn" else "answered 403"
     for route in api.routes:
         if not route.verified_auth:
@@ -238,6 +272,19 @@ def _warn_unverified(api: DeployedApi, unverified_auth: UnverifiedAuth) -> None:
                 route.route_key,
                 kind,
             )
+        elif integration.function_arn is not None:
+            arns = source_arns(api, [route.method], [route.path])
+            policy = policies.get(integration.function_arn)
+            if not allows(policy, account_id=api.account_id, source_arns=arns):
+                LOG.warning(
+                    "%s: route %s: the policy of %s does not let %s invoke it for %s; "
+                    "requests get 500, as on AWS",
+                    api.label,
+                    route.route_key,
+                    integration.function_arn,
+                    API_GATEWAY_PRINCIPAL,
+                    arns[0],
+                )
 
 
 class _Invoker:
@@ -289,6 +336,8 @@ class _ApiHandler:
     invoke: Callable[[str, Mapping[str, Any], int], Any]
     unverified_auth: UnverifiedAuth = "warn"
     max_payload_bytes: int = MAX_PAYLOAD_BYTES
+    # Each function's resource policy (None: it has none); None here skips the permission check.
+    policies: Mapping[str, Mapping[str, Any] | None] | None = None
 
     def handle(self, request: GatewayRequest) -> HttpResponse:
         api = self.api
@@ -337,6 +386,20 @@ class _ApiHandler:
         if integration is None or not integration.is_lambda_proxy:
             return self._server_error(500)
         function_arn = integration.function_arn or ""
+        if self.policies is not None:
+            arns = source_arns(api, (request.method, route.method), (route.path, request.path))
+            policy = self.policies.get(function_arn)
+            if not allows(policy, account_id=api.account_id, source_arns=arns):
+                LOG.warning(
+                    "%s %s %s: no permission for %s to invoke %s (route %s)",
+                    api.name,
+                    request.method,
+                    request.path,
+                    API_GATEWAY_PRINCIPAL,
+                    function_arn,
+                    route.route_key,
+                )
+                return self._server_error(500)
         if api.kind == "rest":
             event = rest_event(request, api, route, match.path_parameters, api_key_id=api_key_id)
         elif integration.payload_format_version == "2.0":
