@@ -357,26 +357,9 @@ class _ApiHandler:
                 return HttpResponse.message(403, "Missing Authentication Token")
             return HttpResponse.message(404, "Not Found")
         route = match.route
-        if not route.verified_auth:
-            what = WHAT_IS_NOT_VERIFIED.get(route.authorization, route.authorization)
-            if self.unverified_auth == "deny":
-                return HttpResponse.message(403, "Forbidden")
-            LOG.warning(
-                "%s %s %s: %s NOT verified locally (route %s)",
-                api.name,
-                request.method,
-                request.path,
-                what,
-                route.route_key,
-            )
-        api_key_id = None
-        if route.api_key_required:
-            api_key_id = api.api_keys.get(request.header("x-api-key") or "")
-            if api_key_id is None:
-                return HttpResponse.message(403, "Forbidden")
-        problem = _validation_problem(route, request)
-        if problem is not None:
-            return HttpResponse.message(400, problem)
+        refusal = self._refusal(route, request)
+        if refusal is not None:
+            return refusal
         integration = route.integration
         if integration is not None and integration.mock_response is not None:
             mock = integration.mock_response
@@ -386,22 +369,17 @@ class _ApiHandler:
         if integration is None or not integration.is_lambda_proxy:
             return self._server_error(500)
         function_arn = integration.function_arn or ""
-        if self.policies is not None:
-            arns = source_arns(api, (request.method, route.method), (route.path, request.path))
-            policy = self.policies.get(function_arn)
-            if not allows(policy, account_id=api.account_id, source_arns=arns):
-                LOG.warning(
-                    "%s %s %s: no permission for %s to invoke %s (route %s)",
-                    api.name,
-                    request.method,
-                    request.path,
-                    API_GATEWAY_PRINCIPAL,
-                    function_arn,
-                    route.route_key,
-                )
-                return self._server_error(500)
+        if not self._permitted(route, request, function_arn):
+            return self._server_error(500)
+        api_key_id = api.api_keys.get(request.header("x-api-key") or "")
         if api.kind == "rest":
-            event = rest_event(request, api, route, match.path_parameters, api_key_id=api_key_id)
+            event = rest_event(
+                request,
+                api,
+                route,
+                match.path_parameters,
+                api_key_id=api_key_id if route.api_key_required else None,
+            )
         elif integration.payload_format_version == "2.0":
             event = http_event(request, api, route, match.path_parameters)
         else:
@@ -426,6 +404,44 @@ class _ApiHandler:
         except (ClientError, BotoCoreError) as error:
             LOG.warning("%s %s: Invoke failed: %s", request.method, request.path, error)
             return self._server_error(500)
+
+    def _refusal(self, route: Route, request: GatewayRequest) -> HttpResponse | None:
+        """What API Gateway answers before the integration (auth, API key, validation)."""
+        if not route.verified_auth:
+            what = WHAT_IS_NOT_VERIFIED.get(route.authorization, route.authorization)
+            if self.unverified_auth == "deny":
+                return HttpResponse.message(403, "Forbidden")
+            LOG.warning(
+                "%s %s %s: %s NOT verified locally (route %s)",
+                self.api.name,
+                request.method,
+                request.path,
+                what,
+                route.route_key,
+            )
+        if route.api_key_required and (request.header("x-api-key") or "") not in self.api.api_keys:
+            return HttpResponse.message(403, "Forbidden")
+        problem = _validation_problem(route, request)
+        return HttpResponse.message(400, problem) if problem is not None else None
+
+    def _permitted(self, route: Route, request: GatewayRequest, function_arn: str) -> bool:
+        """Whether the function's policy lets API Gateway invoke it for this request."""
+        if self.policies is None:
+            return True
+        api = self.api
+        arns = source_arns(api, (request.method, route.method), (route.path, request.path))
+        if allows(self.policies.get(function_arn), account_id=api.account_id, source_arns=arns):
+            return True
+        LOG.warning(
+            "%s %s %s: no permission for %s to invoke %s (route %s)",
+            api.name,
+            request.method,
+            request.path,
+            API_GATEWAY_PRINCIPAL,
+            function_arn,
+            route.route_key,
+        )
+        return False
 
     def _server_error(self, status: int) -> HttpResponse:
         """API Gateway's own server error, worded as each API kind words it."""
