@@ -148,11 +148,13 @@ def check_queue_batch(records: Sequence[Any]) -> None:
     """Every record of a queue batch must be an SQS message; name the first that is not."""
     for index, record in enumerate(records):
         source = record.get("eventSource") if isinstance(record, Mapping) else None
-        if source != SQS_EVENT_SOURCE or not isinstance(record.get("body"), str):
+        if source != SQS_EVENT_SOURCE:
             raise MalformedEventError(
-                f"Records[{index}] must be an SQS message (eventSource {SQS_EVENT_SOURCE!r} "
-                f"and a body) like Records[0], got eventSource {source!r}"
+                f"Records[{index}].eventSource must be {SQS_EVENT_SOURCE!r} like Records[0] "
+                f"(a batch from the ingest queue), got {source!r}"
             )
+        if not isinstance(record.get("body"), str):
+            raise MalformedEventError(f"Records[{index}].body must be the SQS message's text")
 
 
 def record_queue_message(
