@@ -131,11 +131,12 @@ def _record_queue_batch(
     positions = {record.get("messageId"): index for index, record in enumerate(records)}
     counts = {"RecordsCreated": 0, "DuplicateRecords": 0}
 
-    def record_message(message: SQSRecord) -> None:
-        where = f"Records[{positions.get(message.message_id, '?')}]"
+    # Powertools passes the message as the keyword argument "record".
+    def record_message(record: SQSRecord) -> None:
+        where = f"Records[{positions.get(record.message_id, '?')}]"
         try:
             recorded = record_queue_message(
-                message.body, STORE, where=where, now=now, ttl_days=SETTINGS.record_ttl_days
+                record.body, STORE, where=where, now=now, ttl_days=SETTINGS.record_ttl_days
             )
             for item in recorded:
                 counts["RecordsCreated" if item.created else "DuplicateRecords"] += 1
@@ -145,7 +146,7 @@ def _record_queue_batch(
             # Powertools reports the message as failed; the log says why.
             logger.error(
                 "Message failed",
-                extra={"message_id": message.message_id, "reason": str(error)},
+                extra={"message_id": record.message_id, "reason": str(error)},
             )
             raise
 
