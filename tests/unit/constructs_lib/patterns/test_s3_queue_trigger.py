@@ -48,7 +48,8 @@ def policy(out: dict[str, Any], name: str) -> list[dict[str, Any]]:
 
 
 def queue(out: dict[str, Any], name: str) -> dict[str, Any]:
-    (body,) = [q for q in out["resource"]["aws_sqs_queue"].values() if q["name"] == name]
+    bodies: list[dict[str, Any]] = list(out["resource"]["aws_sqs_queue"].values())
+    (body,) = [q for q in bodies if q["name"] == name]
     return body
 
 
