@@ -13,6 +13,8 @@ PIPELINE_STATE_BUCKET    state bucket created by the bootstrap stack
 PIPELINE_STATE_LOCK_TABLE  DynamoDB table holding state locks
 PIPELINE_FORCE_VPC       "1" attaches every function to the private VPC even where the profile
                          leaves it off (dev), e.g. to rehearse prod's network on an emulator
+PIPELINE_INGEST_PATH     "workflow" or "queue" overrides every synthesized environment's
+                         ingest_path (config/ingest.py); unset keeps each profile's choice
 AWS_ENDPOINT_URL         when set, every AWS call (provider and backend) goes to this emulator
 """
 
@@ -26,6 +28,7 @@ from urllib.parse import urlsplit
 
 from config.emulator import AWS_INTENT, DeploymentIntent, EmulatorProfile
 from config.environments import DEFAULT_PROJECT, DEFAULT_REGION, ENVIRONMENT_NAMES
+from config.ingest import INGEST_PATH_VARIABLE, IngestPath, parse_ingest_path
 
 StateBackendKind = Literal["s3", "local"]
 
@@ -62,6 +65,8 @@ class DeploymentTarget:
     emulator: EmulatorProfile | None = None
     # Turns network isolation on in every synthesized environment (PIPELINE_FORCE_VPC=1).
     force_vpc: bool = False
+    # Replaces every environment's ingest_path (PIPELINE_INGEST_PATH); None keeps the profile's.
+    ingest_path: IngestPath | None = None
 
     @property
     def is_emulator(self) -> bool:
@@ -97,6 +102,10 @@ class DeploymentTarget:
         force_vpc = environ.get("PIPELINE_FORCE_VPC") or "0"
         if force_vpc not in ("0", "1"):
             raise ConfigError(f"PIPELINE_FORCE_VPC must be '0' or '1', got {force_vpc!r}")
+        try:
+            ingest_path = parse_ingest_path(environ.get(INGEST_PATH_VARIABLE, ""))
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
         return cls(
             environments=environments,
             region=region,
@@ -104,6 +113,7 @@ class DeploymentTarget:
             state=state,
             emulator=EmulatorProfile(endpoint_url=endpoint_url) if endpoint_url else None,
             force_vpc=force_vpc == "1",
+            ingest_path=ingest_path,
         )
 
 

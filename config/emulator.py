@@ -3,8 +3,7 @@
 ``DeploymentTarget.intent`` is the only thing the stacks consult: for AWS it is the secure
 default, and for an emulator ``EmulatorProfile.intent()`` relaxes exactly what the emulator
 cannot do, each with its reason. Constructs never learn that an emulator exists; they receive
-plain intent (an endpoint override, ``deny_insecure_transport=False``, a reason to skip the
-state machine).
+plain intent (an endpoint override, ``deny_insecure_transport=False``).
 """
 
 from __future__ import annotations
@@ -19,11 +18,6 @@ EMULATOR_SECRET_KEY = "test"  # noqa: S105 - not a secret, the emulator ignores 
 # moto treats the aws:SecureTransport condition as always false and then refuses every object
 # call on the bucket, Terraform's own state reads included.
 INSECURE_TRANSPORT_REASON = "moto cannot evaluate aws:SecureTransport"
-# The provider first calls ValidateStateMachineDefinition, which moto's server lacks, and
-# retries it forever; the state machine's role, log group and functions are still deployed.
-STATE_MACHINE_SKIP_REASON = (
-    "moto cannot create aws_sfn_state_machine (it lacks ValidateStateMachineDefinition)"
-)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,8 +28,6 @@ class DeploymentIntent:
     endpoint: EndpointOverride | None = None
     # The TLS-only Deny statement on buckets.
     deny_insecure_transport: bool = True
-    # Why the workflow's state machine is left out; None creates it.
-    state_machine_skip_reason: str | None = None
 
 
 # Real AWS: nothing relaxed.
@@ -56,5 +48,4 @@ class EmulatorProfile:
                 secret_key=EMULATOR_SECRET_KEY,
             ),
             deny_insecure_transport=False,
-            state_machine_skip_reason=STATE_MACHINE_SKIP_REASON,
         )

@@ -18,6 +18,7 @@ from pipeline_common.environment import RECORD_TTL_DAYS
 
 from config.api import ApiSettings
 from config.functions import FunctionSizes
+from config.ingest import DEFAULT_INGEST_PATH, INGEST_PATHS, IngestPath, IngestQueueSettings
 from config.network import NetworkSettings
 from config.operations import OperationsSettings
 from config.workflow import WorkflowSettings
@@ -87,6 +88,11 @@ class EnvironmentConfig:
     operations: OperationsSettings = field(default_factory=OperationsSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
     workflow: WorkflowSettings = field(default_factory=WorkflowSettings)
+    # How created objects reach the processor: one path per environment (config/ingest.py).
+    # "workflow" deploys the state machine and its EventBridge trigger; "queue" deploys the
+    # ingest queue and leaves the workflow out.
+    ingest_path: IngestPath = DEFAULT_INGEST_PATH
+    ingest_queue: IngestQueueSettings = field(default_factory=IngestQueueSettings)
 
     def __post_init__(self) -> None:
         require_one_of("name", self.name, ENVIRONMENT_NAMES)
@@ -105,6 +111,8 @@ class EnvironmentConfig:
         self.operations.validate("operations")
         self.network.validate("network")
         self.workflow.validate("workflow")
+        require_one_of("ingest_path", self.ingest_path, INGEST_PATHS)
+        self.ingest_queue.validate("ingest_queue")
         self.api.validate("api", environment=self.name)
         require_int(
             "record_ttl_days",
@@ -165,6 +173,8 @@ def build_environments(
                 # No VPC: fast iterations, and destroys never wait on Lambda's network interfaces.
                 network=NetworkSettings(enabled=False, cidr="10.30.0.0/16"),
                 workflow=WorkflowSettings(retry_max_attempts=2),
+                # Every object is a workflow execution to read; dev never sees a burst.
+                ingest_path="workflow",
                 # Fail fast and quietly: no retries, no pages, no daily run, no dashboard.
                 operations=OperationsSettings(
                     async_retry_attempts=0,
@@ -206,6 +216,8 @@ def build_environments(
                 # Same isolation as prod, so a missing endpoint or route fails here first.
                 network=NetworkSettings(enabled=True, cidr="10.20.0.0/16"),
                 workflow=WorkflowSettings(),
+                # Prod's ingest path, so the queue and batching are rehearsed before prod.
+                ingest_path="queue",
                 # Production's failure handling; testers' bad requests make 4xx noisier.
                 operations=OperationsSettings(
                     thresholds=AlarmThresholds(api_4xx_rate=0.10, api_latency_p99_ms=2000),
@@ -237,6 +249,8 @@ def build_environments(
                 # Every dependency has a VPC endpoint, so no NAT: no path to the internet at all.
                 network=NetworkSettings(enabled=True, cidr="10.10.0.0/16"),
                 workflow=WorkflowSettings(retry_max_attempts=6, retry_max_delay_seconds=60),
+                # 10,000 objects/s is far beyond what per-object Standard workflows start.
+                ingest_path="queue",
                 operations=OperationsSettings(),
                 api=ApiSettings(
                     cors_allowed_origins=("https://app.example.com",),

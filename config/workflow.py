@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from constructs_lib.aws_limits import (
     S3_MAX_OBJECT_BYTES,
-    require_bool,
     require_int_range,
     require_number,
 )
@@ -36,9 +35,8 @@ MAX_OBJECT_BYTES_RANGE = (1, S3_MAX_OBJECT_BYTES)
 
 @dataclass(frozen=True, kw_only=True)
 class WorkflowSettings:
-    """Whether the state machine exists, and how patiently its tasks retry."""
+    """How patiently the workflow's tasks retry (deployed where ingest_path is "workflow")."""
 
-    enabled: bool = True
     # Applies to Lambda service errors and throttling (Lambda.TooManyRequestsException).
     retry_max_attempts: int = DEFAULT_RETRY_MAX_ATTEMPTS
     retry_interval_seconds: int = DEFAULT_RETRY_INTERVAL_SECONDS
@@ -50,7 +48,6 @@ class WorkflowSettings:
     max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES
 
     def validate(self, prefix: str) -> None:
-        require_bool(f"{prefix}.enabled", self.enabled)
         require_int_range(
             f"{prefix}.retry_max_attempts", self.retry_max_attempts, RETRY_MAX_ATTEMPTS_RANGE
         )

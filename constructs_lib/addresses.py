@@ -17,8 +17,8 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 
-from cdktf import TerraformResource, TerraformStack
-from constructs import Construct
+from cdktf import TerraformElement, TerraformResource, TerraformStack
+from constructs import Construct, Node
 
 # cdktf drops this id from paths entirely, and this one from the human part only.
 _HIDDEN_ID = "Default"
@@ -86,3 +86,28 @@ def _find(root: Construct, components: Sequence[str]) -> Construct | None:
         child = node.node.try_find_child(component)
         node = child if isinstance(child, Construct) else None
     return node
+
+
+class AddressPinningStack(TerraformStack):
+    """A stack whose constructs under ``pinned_paths`` keep the addresses of other paths.
+
+    ``pinned_paths`` maps a construct path below the stack (``"ingest/notifications"``) to
+    the path whose Terraform addresses its resources keep (``"workflow/notifications"``). The
+    logical id is decided when cdktf first allocates it (through ``allocateLogicalId``, the
+    hook cdktf documents for custom naming), so references made during construction already
+    use the kept address. Unlike a ``moved`` block this leaves state untouched, so it
+    combines with ``keep_addresses``, which then moves earlier state straight to the kept
+    address.
+    """
+
+    pinned_paths: Mapping[str, str] = {}
+
+    def _allocate_logical_id(self, tf_element: Node | TerraformElement) -> str:
+        node = tf_element.node if isinstance(tf_element, TerraformElement) else tf_element
+        skip = len(self.node.path.split("/"))
+        components = node.path.split("/")[skip:]
+        for new_path, kept_path in self.pinned_paths.items():
+            prefix = new_path.split("/")
+            if components[: len(prefix)] == prefix:
+                return logical_id([*kept_path.split("/"), *components[len(prefix) :]])
+        return super()._allocate_logical_id(tf_element)

@@ -41,6 +41,26 @@ ALARM_PERIOD_SECONDS_RANGE = (60, 86_400)
 EVENTBRIDGE_TARGET_RETRY_ATTEMPTS_RANGE = (0, 185)
 EVENTBRIDGE_TARGET_EVENT_AGE_SECONDS_RANGE = (60, 86_400)
 
+# --- Step Functions ("Step Functions service quotas", API action and state throttling) -------
+# Standard workflows in us-east-1, us-east-2, us-west-2, eu-west-1 (other regions: 800 / 150):
+# StartExecution is a token bucket of 1,300 that refills 300 per second, per account and region.
+SFN_STANDARD_START_EXECUTION_BURST = 1_300
+SFN_STANDARD_START_EXECUTION_REFILL_PER_SECOND = 300
+# State transitions of Standard workflows: bucket 5,000, refilled 5,000 per second (same regions).
+SFN_STANDARD_STATE_TRANSITIONS_PER_SECOND = 5_000
+# AWS Step Functions pricing, Standard workflows: USD 0.025 per 1,000 state transitions.
+SFN_STANDARD_USD_PER_STATE_TRANSITION = 0.025 / 1_000
+
+# --- Lambda event source mappings for SQS ("Using Lambda with Amazon SQS") ------------------
+# A standard queue's batch size; above 10 the mapping needs a batching window of at least 1 s.
+LAMBDA_SQS_BATCH_SIZE_RANGE = (1, 10_000)
+LAMBDA_SQS_BATCH_SIZE_WITHOUT_WINDOW_MAX = 10
+LAMBDA_SQS_BATCHING_WINDOW_SECONDS_RANGE = (0, 300)
+# ScalingConfig.MaximumConcurrency: how many concurrent invocations the mapping may start.
+LAMBDA_SQS_MAXIMUM_CONCURRENCY_RANGE = (2, 1_000)
+# AWS recommends a queue visibility timeout of at least six times the function's timeout.
+LAMBDA_SQS_VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT = 6
+
 # --- S3 ("Bucket naming rules"; "Amazon S3 objects overview") -------------------------------
 S3_BUCKET_NAME_LENGTH_RANGE = (3, 63)
 S3_MAX_OBJECT_BYTES = 5 * 1024**4
@@ -49,6 +69,8 @@ S3_MAX_OBJECT_BYTES = 5 * 1024**4
 SQS_QUEUE_NAME_MAX = 80
 SQS_MESSAGE_RETENTION_SECONDS_RANGE = (60, 1_209_600)
 SQS_VISIBILITY_TIMEOUT_SECONDS_RANGE = (0, 43_200)
+# RedrivePolicy.maxReceiveCount: receives before SQS moves a message to its dead-letter queue.
+SQS_MAX_RECEIVE_COUNT_RANGE = (1, 1_000)
 
 # --- DynamoDB ("Service, account, and table quotas") ----------------------------------------
 # Provisioned capacity units per table per dimension under the default account quota.

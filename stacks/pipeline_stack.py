@@ -1,8 +1,10 @@
 """One environment of the event pipeline, wired from its domain constructs.
 
 foundation (key, access logs, records table, layer, failure queue, network)
-  -> ingest (bucket, processor, trigger) -> api (REST and/or HTTP API)
-  -> workflow (validate -> process -> notify) -> operations (schedule, alarms, dashboard)
+  -> ingest (bucket, processor, notifications, the queue or EventBridge delivery)
+  -> api (REST and/or HTTP API)
+  -> workflow (rule -> validate -> process -> notify; only where ingest_path is "workflow")
+  -> operations (schedule, alarms, dashboard)
 
 The stack only maps the environment's settings onto each domain's props; every resource,
 environment variable, policy, alarm and output belongs to a domain construct.
@@ -12,18 +14,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cdktf import TerraformStack
 from constructs import Construct
 
 from config.deployment import DeploymentTarget
 from config.environments import EnvironmentConfig
-from constructs_lib.addresses import keep_addresses
+from constructs_lib.addresses import AddressPinningStack, keep_addresses
 from constructs_lib.base.aws_provider import AwsProviderProps, PipelineAwsProvider
 from constructs_lib.base.dependencies_layer import DEFAULT_LAYER_DIR
 from constructs_lib.base.state_backend import StateBackendProps, configure_state_backend
-from constructs_lib.pipeline.address_history import DOMAIN_REDESIGN_MOVES
+from constructs_lib.pipeline.address_history import DOMAIN_REDESIGN_MOVES, PINNED_ADDRESSES
 from constructs_lib.pipeline.foundation import Foundation, FoundationProps, NetworkLayout
-from constructs_lib.pipeline.ingest import Ingest, IngestProps
+from constructs_lib.pipeline.ingest import Ingest, IngestProps, QueueReading
 from constructs_lib.pipeline.ingest_workflow import IngestWorkflow, IngestWorkflowProps
 from constructs_lib.pipeline.monitoring import Monitored
 from constructs_lib.pipeline.operations import Operations, OperationsProps
@@ -31,8 +32,11 @@ from constructs_lib.pipeline.records_api import RecordsApi, RecordsApiProps
 from constructs_lib.pipeline.workflow_definition import RetryPolicy
 
 
-class PipelineStack(TerraformStack):
+class PipelineStack(AddressPinningStack):
     """Everything one environment runs, named from ``config.name_prefix``."""
+
+    # Constructs that moved in the tree keep their Terraform addresses.
+    pinned_paths = PINNED_ADDRESSES
 
     def __init__(
         self,
@@ -100,6 +104,14 @@ class PipelineStack(TerraformStack):
                 record_ttl_days=config.record_ttl_days,
                 async_retry_attempts=operations.async_retry_attempts,
                 max_event_age_seconds=operations.max_event_age_seconds,
+                path=config.ingest_path,
+                queue=QueueReading(
+                    batch_size=config.ingest_queue.batch_size,
+                    batching_window_seconds=config.ingest_queue.batching_window_seconds,
+                    max_receive_count=config.ingest_queue.max_receive_count,
+                )
+                if config.ingest_path == "queue"
+                else None,
             ),
         )
         api = config.api
@@ -127,13 +139,13 @@ class PipelineStack(TerraformStack):
         monitored: list[Monitored] = [self.foundation, self.ingest, self.api]
         workflow = config.workflow
         self.workflow: IngestWorkflow | None = None
-        if workflow.enabled:
+        if config.ingest_path == "workflow":
             self.workflow = IngestWorkflow(
                 self,
                 "workflow",
                 props=IngestWorkflowProps(
                     foundation=self.foundation,
-                    processor=self.ingest.processor,
+                    ingest=self.ingest,
                     validate=config.functions.validate,
                     notify=config.functions.notify,
                     retry=RetryPolicy(
@@ -144,7 +156,6 @@ class PipelineStack(TerraformStack):
                         task_error_max_attempts=workflow.task_error_max_attempts,
                     ),
                     max_object_bytes=workflow.max_object_bytes,
-                    skip_state_machine_reason=intent.state_machine_skip_reason,
                 ),
             )
             monitored.append(self.workflow)

@@ -41,6 +41,8 @@ class QueueSender:
     principal: str
     # Required for services: the aws:SourceArn the service sends on behalf of.
     source_arn: str | None = None
+    # The account that owns source_arn, where the ARN alone does not name one (S3 buckets).
+    source_account: str | None = None
 
     def __post_init__(self) -> None:
         if not self.sid.isalnum():
@@ -102,33 +104,47 @@ class DeadLetterQueue(Construct):
             visibility_timeout_seconds=props.visibility_timeout_seconds,
         )
         self.policy_document = DataAwsIamPolicyDocument(
-            self, "policy-document", statement=self._statements(props)
+            self,
+            "policy-document",
+            statement=queue_policy_statements(self.queue.arn, props.senders),
         )
         self.policy = SqsQueuePolicy(
             self, "policy", queue_url=self.queue.url, policy=self.policy_document.json
         )
 
-    def _statements(self, props: DeadLetterQueueProps) -> list[DataAwsIamPolicyDocumentStatement]:
-        statements = [deny_insecure_transport("sqs", [self.queue.arn])]
-        for sender in props.senders:
-            conditions = []
-            if sender.source_arn is not None:
-                conditions.append(
-                    DataAwsIamPolicyDocumentStatementCondition(
-                        test="ArnEquals", variable="aws:SourceArn", values=[sender.source_arn]
-                    )
-                )
-            statements.append(
-                DataAwsIamPolicyDocumentStatement(
-                    sid=sender.sid,
-                    actions=["sqs:SendMessage"],
-                    resources=[self.queue.arn],
-                    principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(
-                            type=sender.principal_type, identifiers=[sender.principal]
-                        )
-                    ],
-                    condition=conditions or None,
+
+def queue_policy_statements(
+    queue_arn: str, senders: Sequence[QueueSender]
+) -> list[DataAwsIamPolicyDocumentStatement]:
+    """TLS only, and a SendMessage grant for each sender pinned to its source."""
+    statements = [deny_insecure_transport("sqs", [queue_arn])]
+    for sender in senders:
+        conditions = []
+        if sender.source_arn is not None:
+            conditions.append(
+                DataAwsIamPolicyDocumentStatementCondition(
+                    test="ArnEquals", variable="aws:SourceArn", values=[sender.source_arn]
                 )
             )
-        return statements
+        if sender.source_account is not None:
+            conditions.append(
+                DataAwsIamPolicyDocumentStatementCondition(
+                    test="StringEquals",
+                    variable="aws:SourceAccount",
+                    values=[sender.source_account],
+                )
+            )
+        statements.append(
+            DataAwsIamPolicyDocumentStatement(
+                sid=sender.sid,
+                actions=["sqs:SendMessage"],
+                resources=[queue_arn],
+                principals=[
+                    DataAwsIamPolicyDocumentStatementPrincipals(
+                        type=sender.principal_type, identifiers=[sender.principal]
+                    )
+                ],
+                condition=conditions or None,
+            )
+        )
+    return statements

@@ -469,3 +469,31 @@ def schedule_alarm_specs(*, label: str, rule_name: str, window: AlarmWindow) -> 
             window=window,
         )
     ]
+
+
+def rule_target_alarm_specs(
+    *, label: str, rule_name: str, dead_letter_queue_name: str, window: AlarmWindow
+) -> list[AlarmSpec]:
+    """EventBridge could not deliver a matched event to the rule's target (after retries)."""
+    return [
+        AlarmSpec(
+            name=f"{label}-failed-invocations",
+            description=(
+                f"{rule_name} could not start its target; the events wait in "
+                f"{dead_letter_queue_name}."
+            ),
+            metrics=[
+                MetricRef(
+                    namespace="AWS/Events",
+                    metric_name="FailedInvocations",
+                    dimensions={"RuleName": rule_name},
+                    statistic="Sum",
+                    label=f"{label} failed invocations",
+                )
+            ],
+            threshold=1,
+            # Published only when a delivery fails.
+            treat_missing_data="notBreaching",
+            window=window,
+        )
+    ]

@@ -80,8 +80,6 @@ class StateMachineProps:
     # Logs each state's input and output; off only if payloads ever carry secrets.
     include_execution_data: bool = True
     active_tracing: bool = True
-    # Why the state machine itself is left out (its role and log group are still created).
-    skip_state_machine_reason: str | None = None
 
     def __post_init__(self) -> None:
         if not _STATE_MACHINE_NAME.fullmatch(self.state_machine_name):
@@ -93,11 +91,6 @@ class StateMachineProps:
             raise ValueError(
                 f"log_level must be ALL, ERROR or FATAL (never OFF), got {self.log_level!r}"
             )
-        if (
-            self.skip_state_machine_reason is not None
-            and not self.skip_state_machine_reason.strip()
-        ):
-            raise ValueError("skip_state_machine_reason must say why, or be None")
         if not self.invoked_functions:
             raise ValueError("invoked_functions must name at least one function")
 
@@ -137,32 +130,27 @@ class LoggedStateMachine(Construct):
         self.role_policy = IamRolePolicy(
             self, "policy", role=self.role.id, policy=self.policy_document.json
         )
-        self.skip_state_machine_reason = props.skip_state_machine_reason
-        self.state_machine: SfnStateMachine | None = None
-        if props.skip_state_machine_reason is None:
-            self.state_machine = SfnStateMachine(
-                self,
-                "state-machine",
-                name=props.state_machine_name,
-                type=STATE_MACHINE_TYPE,
-                role_arn=self.role.arn,
-                definition=render_definition(self.definition),
-                logging_configuration=SfnStateMachineLoggingConfiguration(
-                    level=props.log_level,
-                    include_execution_data=props.include_execution_data,
-                    log_destination=f"{self.log_group.arn}:*",
-                ),
-                tracing_configuration=SfnStateMachineTracingConfiguration(
-                    enabled=props.active_tracing
-                ),
-                encryption_configuration=SfnStateMachineEncryptionConfiguration(
-                    type="CUSTOMER_MANAGED_KMS_KEY",
-                    kms_key_id=props.kms_key_arn,
-                    kms_data_key_reuse_period_seconds=KMS_DATA_KEY_REUSE_SECONDS,
-                ),
-                # Step Functions checks at creation that the role may deliver logs.
-                depends_on=[self.role_policy],
-            )
+        self.state_machine = SfnStateMachine(
+            self,
+            "state-machine",
+            name=props.state_machine_name,
+            type=STATE_MACHINE_TYPE,
+            role_arn=self.role.arn,
+            definition=render_definition(self.definition),
+            logging_configuration=SfnStateMachineLoggingConfiguration(
+                level=props.log_level,
+                include_execution_data=props.include_execution_data,
+                log_destination=f"{self.log_group.arn}:*",
+            ),
+            tracing_configuration=SfnStateMachineTracingConfiguration(enabled=props.active_tracing),
+            encryption_configuration=SfnStateMachineEncryptionConfiguration(
+                type="CUSTOMER_MANAGED_KMS_KEY",
+                kms_key_id=props.kms_key_arn,
+                kms_data_key_reuse_period_seconds=KMS_DATA_KEY_REUSE_SECONDS,
+            ),
+            # Step Functions checks at creation that the role may deliver logs.
+            depends_on=[self.role_policy],
+        )
 
     def _trust_policy(self, account_id: str) -> DataAwsIamPolicyDocument:
         return DataAwsIamPolicyDocument(

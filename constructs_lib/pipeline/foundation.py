@@ -37,6 +37,7 @@ from constructs_lib.base.secure_bucket import SecureBucket, access_log_sink
 from constructs_lib.patterns.alarms import MetricRef, queue_alarm_specs, table_alarm_specs
 from constructs_lib.patterns.dashboard import Graph
 from constructs_lib.patterns.private_network import PrivateNetwork, PrivateNetworkProps
+from constructs_lib.patterns.s3_queue_trigger import S3_PRINCIPAL
 from constructs_lib.patterns.schedule import EVENTBRIDGE_PRINCIPAL
 from constructs_lib.patterns.state_machine import LOG_DELIVERY_PRINCIPAL
 from constructs_lib.pipeline.monitoring import AlarmGroup, AlarmPolicy, add_outputs
@@ -46,11 +47,12 @@ from constructs_lib.specs import FunctionSettings, TableSettings
 LAMBDA_FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "lambda_functions"
 # Services that encrypt with the environment key on our behalf: alarms publish to the
 # encrypted topic, EventBridge dead-letters to SQS, log delivery writes the workflow's
-# execution data into its encrypted log group.
+# execution data into its encrypted log group, S3 sends notifications to the ingest queue.
 KEY_SERVICE_PRINCIPALS = (
     CLOUDWATCH_ALARMS_PRINCIPAL,
     EVENTBRIDGE_PRINCIPAL,
     LOG_DELIVERY_PRINCIPAL,
+    S3_PRINCIPAL,
 )
 NO_VPC_REASON = "VPC isolation is off in this environment's profile."
 

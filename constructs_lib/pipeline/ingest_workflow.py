@@ -1,7 +1,11 @@
 """The ingest workflow: validate -> choice -> process -> notify, as a Step Functions state machine.
 
-It owns the validate and notify functions and the notifications topic, and runs the ingest
-domain's processor as its process step (see ``workflow_definition.py`` for the states).
+It owns the validate and notify functions, the state machine and what starts it: an
+EventBridge rule matching the ingest bucket's "Object Created" events under the ingest
+prefix, whose target turns each event into validate's input (``pipeline_common.object_events``)
+and starts one execution. It runs the ingest domain's processor as its process step and
+publishes to the ingest domain's notifications topic (see ``workflow_definition.py``).
+Deployed only where the environment's ingest path is "workflow".
 """
 
 from __future__ import annotations
@@ -19,14 +23,24 @@ from pipeline_common.environment import (
     TOPIC_ARN,
     VALIDATE_ENVIRONMENT,
 )
+from pipeline_common.object_events import (
+    OBJECT_CREATED_INPUT_PATHS,
+    object_created_input_template,
+    object_created_pattern,
+)
 
-from constructs_lib.base.notification_topic import NotificationTopic, NotificationTopicProps
 from constructs_lib.base.python_function import PythonFunction
-from constructs_lib.patterns.alarms import MetricRef, state_machine_alarm_specs
+from constructs_lib.patterns.alarms import (
+    MetricRef,
+    queue_alarm_specs,
+    rule_target_alarm_specs,
+    state_machine_alarm_specs,
+)
 from constructs_lib.patterns.dashboard import Graph
-from constructs_lib.patterns.private_network import InterfaceEndpointAccess
 from constructs_lib.patterns.state_machine import LoggedStateMachine, StateMachineProps
+from constructs_lib.patterns.workflow_trigger import WorkflowTrigger, WorkflowTriggerProps
 from constructs_lib.pipeline.foundation import Foundation
+from constructs_lib.pipeline.ingest import Ingest
 from constructs_lib.pipeline.monitoring import (
     AlarmGroup,
     AlarmPolicy,
@@ -46,15 +60,21 @@ WORKFLOW_TASK_NO_DLQ_REASON = (
 @dataclass(frozen=True, kw_only=True)
 class IngestWorkflowProps:
     foundation: Foundation
-    # The process step: the ingest domain's processor, invoked with {"object": {...}}.
-    processor: PythonFunction
+    # The bucket whose new objects start executions, the processor the process step invokes
+    # with {"object": {...}}, and the topic notify publishes to.
+    ingest: Ingest
     validate: FunctionSettings
     notify: FunctionSettings
     retry: RetryPolicy
     # validate rejects larger objects.
     max_object_bytes: int
-    # Why the state machine itself is left out (its role, log group and functions stay).
-    skip_state_machine_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.ingest.path != "workflow":
+            raise ValueError(
+                f"ingest.path must be 'workflow' for the workflow to be deployed, got "
+                f"{self.ingest.path!r}: the bucket would not send it any event"
+            )
 
 
 class IngestWorkflow(Construct):
@@ -65,21 +85,8 @@ class IngestWorkflow(Construct):
         foundation = props.foundation
         base = foundation.props
         prefix = base.name_prefix
-        self.notifications = NotificationTopic(
-            self,
-            "notifications",
-            props=NotificationTopicProps(
-                topic_name=f"{prefix}-notifications", kms_key_arn=foundation.key.key.arn
-            ),
-        )
-        topic_arn = self.notifications.topic.arn
-        if foundation.network is not None:
-            # SNS has no gateway endpoint; without one, notify could not leave the VPC.
-            foundation.network.add_interface_endpoint(
-                InterfaceEndpointAccess(
-                    service="sns", actions=["sns:Publish"], resources=[topic_arn]
-                )
-            )
+        ingest = props.ingest
+        topic_arn = ingest.notifications.topic.arn
         self.validate_function = foundation.function(
             self,
             "validate",
@@ -115,30 +122,48 @@ class IngestWorkflow(Construct):
                 state_machine_name=f"{prefix}-ingest-workflow",
                 definition=build_definition(
                     validate_function_arn=self.validate_function.function.arn,
-                    process_function_arn=props.processor.function.arn,
+                    process_function_arn=ingest.processor.function.arn,
                     notify_function_arn=self.notify_function.function.arn,
                     retry=props.retry,
                 ),
-                invoked_functions=(self.validate_function, props.processor, self.notify_function),
+                invoked_functions=(self.validate_function, ingest.processor, self.notify_function),
                 region=base.region,
                 kms_key_arn=foundation.key.key.arn,
                 log_retention_days=base.log_retention_days,
-                skip_state_machine_reason=props.skip_state_machine_reason,
             ),
         )
-        outputs: dict[str, object] = {
-            "validate_function_name": self.validate_function.function.function_name,
-            "notify_function_name": self.notify_function.function.function_name,
-            "notifications_topic_arn": topic_arn,
-            "state_machine_role_arn": self.state_machine.role.arn,
-            "state_machine_log_group_name": self.state_machine.log_group.name,
-        }
         machine = self.state_machine.state_machine
-        if machine is not None:
-            outputs["state_machine_arn"] = machine.arn
-        else:
-            outputs["state_machine_skipped_reason"] = props.skip_state_machine_reason
-        self.outputs = add_outputs(self, outputs)
+        self.trigger = WorkflowTrigger(
+            self,
+            "trigger",
+            props=WorkflowTriggerProps(
+                rule_name=f"{prefix}-ingest-workflow",
+                description=(
+                    f"Starts the ingest workflow for each object created under "
+                    f"{ingest.object_prefix} in {ingest.bucket_name}"
+                ),
+                event_pattern=object_created_pattern(
+                    bucket_name=ingest.bucket_name, key_prefix=ingest.object_prefix
+                ),
+                state_machine=machine,
+                kms_key_arn=foundation.key.key.arn,
+                dead_letter_queue_name=f"{prefix}-workflow-trigger-dlq",
+                input_paths=OBJECT_CREATED_INPUT_PATHS,
+                input_template=object_created_input_template(),
+            ),
+        )
+        self.outputs = add_outputs(
+            self,
+            {
+                "validate_function_name": self.validate_function.function.function_name,
+                "notify_function_name": self.notify_function.function.function_name,
+                "state_machine_arn": machine.arn,
+                "state_machine_role_arn": self.state_machine.role.arn,
+                "state_machine_log_group_name": self.state_machine.log_group.name,
+                "workflow_trigger_rule_arn": self.trigger.rule.arn,
+                "workflow_trigger_dlq_queue_url": self.trigger.dead_letter_queue.queue.url,
+            },
+        )
 
     @property
     def functions(self) -> Sequence[PythonFunction]:
@@ -146,23 +171,42 @@ class IngestWorkflow(Construct):
 
     def alarm_groups(self, policy: AlarmPolicy) -> list[AlarmGroup]:
         groups = [function_alarm_group(function, policy) for function in self.functions]
-        machine = self.state_machine.state_machine
-        if machine is not None:
-            thresholds = policy.thresholds
-            specs = state_machine_alarm_specs(
-                label="workflow",
-                state_machine_arn=machine.arn,
-                failed_executions=thresholds.workflow_failed_executions,
-                timed_out_executions=thresholds.workflow_timed_out_executions,
-                window=policy.window,
+        thresholds = policy.thresholds
+        groups.append(
+            AlarmGroup(
+                title="Workflow",
+                specs=state_machine_alarm_specs(
+                    label="workflow",
+                    state_machine_arn=self.state_machine.state_machine.arn,
+                    failed_executions=thresholds.workflow_failed_executions,
+                    timed_out_executions=thresholds.workflow_timed_out_executions,
+                    window=policy.window,
+                ),
             )
-            groups.append(AlarmGroup(title="Workflow", specs=specs))
+        )
+        groups.append(
+            AlarmGroup(
+                title="Workflow trigger",
+                specs=[
+                    *rule_target_alarm_specs(
+                        label="workflow-trigger",
+                        rule_name=self.trigger.rule.name,
+                        dead_letter_queue_name=self.trigger.dead_letter_queue.queue.name,
+                        window=policy.window,
+                    ),
+                    *queue_alarm_specs(
+                        label="workflow-trigger-dlq",
+                        queue_name=self.trigger.dead_letter_queue.queue.name,
+                        visible_messages=thresholds.dlq_visible_messages,
+                        window=policy.window,
+                    ),
+                ],
+            )
+        )
         return groups
 
     def traffic_graphs(self) -> list[Graph]:
         machine = self.state_machine.state_machine
-        if machine is None:
-            return []
         return [
             Graph(
                 title="Workflow executions",

@@ -14,10 +14,9 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pipeline_common.aws import client_config
+from pipeline_common.notices import NotificationPublisher, build_notification
 from pipeline_common.observability import build_tracer
 
-from .data_access import NotificationPublisher
-from .logic import build_notification
 from .settings import load_settings
 
 logger = Logger()

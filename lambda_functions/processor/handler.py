@@ -1,10 +1,14 @@
-"""Lambda entry point: S3 ObjectCreated notifications and direct workflow invocations.
+"""Lambda entry point: ingest-queue batches, workflow invocations and S3 notifications.
 
-* ``{"Records": [...]}`` (S3 notification, async): one record per object version, written
-  from the event's own metadata without calling S3. Returns a summary; raises
+* ``{"Records": [SQS messages]}`` (the ingest queue, where ingest_path is "queue"): each
+  message carries one S3 notification; every object version is recorded once and its notice
+  published. Returns ``{"batchItemFailures": [...]}`` naming only the messages that failed
+  (Powertools' batch utility), so SQS receives just those again and then dead-letters them.
+* ``{"object": {...}}`` (the workflow's process step): returns ``{"record_id", "created"}``;
+  raises MalformedEventError (do not retry) or RecordWriteError (retry).
+* ``{"Records": [S3 records]}`` (an S3 notification invoked asynchronously: a redrive of an
+  event from the failure queue): one record per object version. Returns a summary; raises
   RecordBatchError after writing the good records if any record failed.
-* ``{"object": {...}}`` (Step Functions task): returns ``{"record_id", "created"}``; raises
-  MalformedEventError (do not retry) or RecordWriteError (retry).
 """
 
 from __future__ import annotations
@@ -16,16 +20,28 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pipeline_common.aws import client_config
+from pipeline_common.environment import NOTICE_TOPIC_ARN, ConfigurationError
+from pipeline_common.notices import NotificationPublisher, PublishError, build_notification
 from pipeline_common.observability import build_tracer
 
-from .data_access import RecordStore
+from .data_access import RecordStore, RecordWriteError
 from .logic import (
     MalformedEventError,
     RecordBatchError,
+    check_queue_batch,
+    is_queue_batch,
     notification_records,
+    processed_notice,
     record_notification,
+    record_queue_message,
     record_workflow_object,
 )
 from .settings import load_settings
@@ -39,6 +55,14 @@ metrics = Metrics()
 
 SETTINGS = load_settings(os.environ)
 STORE = RecordStore(boto3.client("dynamodb", config=client_config()), SETTINGS.table_name)
+# Only where the processor reads the ingest queue; elsewhere no SNS client is built at all.
+PUBLISHER = (
+    NotificationPublisher(boto3.client("sns", config=client_config()), SETTINGS.notice_topic_arn)
+    if SETTINGS.notice_topic_arn
+    else None
+)
+# A batch that fails entirely is reported message by message too, like a partial failure.
+BATCH = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @metrics.log_metrics
@@ -64,6 +88,10 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
             "or a workflow call ({'object': {...}})"
         )
     records = notification_records(event)
+    if is_queue_batch(records):
+        check_queue_batch(records)
+        _log_invocation(context, source="sqs", record_count=len(records))
+        return _record_queue_batch(event, records, context, now=now)
     _log_invocation(context, source="s3", record_count=len(records))
     outcome = record_notification(records, STORE, now=now, ttl_days=SETTINGS.record_ttl_days)
     counts = {
@@ -89,6 +117,47 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     summary = outcome.summary()
     logger.debug("Records written", extra=summary)
     return summary
+
+
+def _record_queue_batch(
+    event: dict[str, Any], records: list[Any], context: LambdaContext, *, now: datetime
+) -> dict[str, Any]:
+    publisher = PUBLISHER
+    if publisher is None:
+        raise ConfigurationError(
+            f"environment variable {NOTICE_TOPIC_ARN.name} is required to read the ingest "
+            "queue: every recorded object gets a notice"
+        )
+    positions = {record.get("messageId"): index for index, record in enumerate(records)}
+    counts = {"RecordsCreated": 0, "DuplicateRecords": 0}
+
+    # Powertools passes the message as the keyword argument "record".
+    def record_message(record: SQSRecord) -> None:
+        where = f"Records[{positions.get(record.message_id, '?')}]"
+        try:
+            recorded = record_queue_message(
+                record.body, STORE, where=where, now=now, ttl_days=SETTINGS.record_ttl_days
+            )
+            for item in recorded:
+                counts["RecordsCreated" if item.created else "DuplicateRecords"] += 1
+                # Published for duplicates too: a redelivery after a failed publish notifies.
+                publisher.publish(build_notification(processed_notice(item.version)))
+        except (MalformedEventError, RecordWriteError, PublishError) as error:
+            # Powertools reports the message as failed; the log says why.
+            logger.error(
+                "Message failed",
+                extra={"message_id": record.message_id, "reason": str(error)},
+            )
+            raise
+
+    response = process_partial_response(
+        event=event, record_handler=record_message, processor=BATCH, context=context
+    )
+    counts["FailedMessages"] = len(response["batchItemFailures"])
+    for name, value in counts.items():
+        if value:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    return dict(response)
 
 
 def _log_invocation(context: LambdaContext, *, source: str, record_count: int) -> None:

@@ -1,4 +1,4 @@
-"""Turn S3 notification records and workflow objects into record items, one at a time.
+"""Turn S3 notification records, ingest-queue messages and workflow objects into record items.
 
 Every record is handled on its own: good records are written even when others in the same
 event are malformed or fail to write, and the failures are then raised together so that the
@@ -8,6 +8,7 @@ A retried event rewrites nothing: the conditional write reports its good records
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +29,12 @@ from pipeline_common.records import ObjectVersion, to_item
 from .data_access import RecordWriteError
 
 WORKFLOW_EVENT_NAME = "Workflow:Process"
+# Every record of a batch Lambda reads from SQS carries this source.
+SQS_EVENT_SOURCE = "aws:sqs"
+# S3 sends one message of this kind when a queue notification is saved; it names no object.
+S3_TEST_EVENT = "s3:TestEvent"
+# Characters of a bad message body quoted in an error.
+MAX_BODY_IN_MESSAGE = 60
 # Failures named in the raised error; the rest are counted, and all are logged.
 MAX_FAILURES_IN_MESSAGE = 10
 
@@ -102,6 +109,13 @@ class RecordFailure:
         return self.reason
 
 
+@dataclass(frozen=True)
+class RecordedObject:
+    version: ObjectVersion
+    # False when an earlier delivery already recorded this version.
+    created: bool
+
+
 @dataclass
 class BatchOutcome:
     created: list[str] = field(default_factory=list)
@@ -122,6 +136,73 @@ def notification_records(event: Any) -> list[Any]:
     if not isinstance(records, list) or not records:
         raise MalformedEventError("an S3 notification needs a non-empty Records list")
     return records
+
+
+def is_queue_batch(records: Sequence[Any]) -> bool:
+    """Whether the event is a batch from the ingest queue (its first record says so)."""
+    first = records[0]
+    return isinstance(first, Mapping) and first.get("eventSource") == SQS_EVENT_SOURCE
+
+
+def check_queue_batch(records: Sequence[Any]) -> None:
+    """Every record of a queue batch must be an SQS message; name the first that is not."""
+    for index, record in enumerate(records):
+        source = record.get("eventSource") if isinstance(record, Mapping) else None
+        if source != SQS_EVENT_SOURCE:
+            raise MalformedEventError(
+                f"Records[{index}].eventSource must be {SQS_EVENT_SOURCE!r} like Records[0] "
+                f"(a batch from the ingest queue), got {source!r}"
+            )
+        if not isinstance(record.get("body"), str):
+            raise MalformedEventError(f"Records[{index}].body must be the SQS message's text")
+
+
+def record_queue_message(
+    body: str, writer: RecordWriter, *, where: str, now: datetime, ttl_days: int
+) -> list[RecordedObject]:
+    """Record every object of the S3 notification one queue message carries.
+
+    Returns nothing for S3's test message. Raises MalformedEventError naming ``where`` for a
+    body that is not an S3 notification, and RecordWriteError when a write fails; either
+    way the message is reported as failed and received again, then dead-lettered.
+    """
+    try:
+        notification = json.loads(body)
+    except json.JSONDecodeError:
+        raise MalformedEventError(
+            f"{where}.body must be an S3 notification in JSON, got {body[:MAX_BODY_IN_MESSAGE]!r}"
+        ) from None
+    if isinstance(notification, Mapping) and notification.get("Event") == S3_TEST_EVENT:
+        return []
+    try:
+        records = notification_records(notification)
+    except MalformedEventError as error:
+        raise MalformedEventError(f"{where}.body: {error}") from None
+    recorded = []
+    for index, raw in enumerate(records):
+        try:
+            version = parse_s3_record(raw, index)
+        except MalformedEventError as error:
+            raise MalformedEventError(f"{where}.body.{error}") from None
+        created = writer.put_if_absent(to_item(version, recorded_at=now, ttl_days=ttl_days))
+        recorded.append(RecordedObject(version=version, created=created))
+    return recorded
+
+
+def processed_notice(version: ObjectVersion) -> dict[str, Any]:
+    """The notify contract's input for a recorded object (what the workflow's notify gets)."""
+    return {
+        "status": "processed",
+        "record_id": version.record_id,
+        "object": {
+            "bucket": version.bucket,
+            "key": version.key,
+            "size": version.size,
+            "etag": version.etag,
+            "version_id": version.version_id,
+        },
+        "errors": [],
+    }
 
 
 def parse_s3_record(raw: Any, index: int) -> ObjectVersion:

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from config.emulator import STATE_MACHINE_SKIP_REASON
 from config.environments import build_environments
 from tools.ci.terraform import StackWorkspace, synth_app
 from tools.emulator import MotoServer
@@ -189,12 +188,15 @@ def test_every_function_runs_in_the_private_subnets(isolated_dev: Deployment) ->
         assert function["TracingConfig"]["Mode"] == "Active"
 
 
-def test_only_the_state_machine_is_skipped(isolated_dev: Deployment) -> None:
+def test_the_workflow_and_its_trigger_are_deployed(isolated_dev: Deployment) -> None:
     outputs = isolated_dev.outputs
-    # Then no state machine exists, and the stack says why
-    assert isolated_dev.client("stepfunctions").list_state_machines()["stateMachines"] == []
-    assert outputs["state_machine_skipped_reason"] == STATE_MACHINE_SKIP_REASON
-    assert "state_machine_arn" not in outputs
+    # Then the state machine exists (the local cloud answers ValidateStateMachineDefinition)
+    machines = isolated_dev.client("stepfunctions").list_state_machines()["stateMachines"]
+    assert [m["stateMachineArn"] for m in machines] == [outputs["state_machine_arn"]]
+    # And the rule that starts it targets it
+    rule_name = outputs["workflow_trigger_rule_arn"].rsplit("/", 1)[-1]
+    targets = isolated_dev.client("events").list_targets_by_rule(Rule=rule_name)["Targets"]
+    assert [t["Arn"] for t in targets] == [outputs["state_machine_arn"]]
     # And everything around it was deployed: its role, its log group and its functions
     role_name = outputs["state_machine_role_arn"].rsplit("/", 1)[-1]
     assert isolated_dev.client("iam").get_role(RoleName=role_name)["Role"]["Arn"]
@@ -208,8 +210,8 @@ def test_only_the_state_machine_is_skipped(isolated_dev: Deployment) -> None:
     assert config["Environment"]["Variables"]["TOPIC_ARN"] == outputs["notifications_topic_arn"]
 
 
-def test_stack_records_the_skip_in_the_synthesized_code(isolated_dev: Deployment) -> None:
+def test_stack_deploys_the_state_machine_in_the_synthesized_code(isolated_dev: Deployment) -> None:
     stack_file = Path(isolated_dev.workspace.stack_dir) / "cdk.tf.json"
     resources = json.loads(stack_file.read_text())["resource"]
-    assert "aws_sfn_state_machine" not in resources
+    assert len(resources["aws_sfn_state_machine"]) == 1
     assert any(key.startswith("workflow_state-machine_role") for key in resources["aws_iam_role"])

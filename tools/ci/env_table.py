@@ -23,7 +23,8 @@ BEGIN_MARKER = (
 END_MARKER = "<!-- /environments-table -->"
 ALWAYS_ON_NOTE = (
     "Always on, in every environment: the KMS-encrypted DLQs (14-day retention, TLS-only "
-    "policies) and X-Ray active tracing on every function, REST API stage and state machine."
+    "policies) and X-Ray active tracing on every function, REST API stage and state machine. "
+    "`PIPELINE_INGEST_PATH` overrides the ingest path of every synthesized environment."
 )
 
 Row = tuple[str, Callable[[EnvironmentConfig], str]]
@@ -68,6 +69,22 @@ def _network(env: EnvironmentConfig) -> str:
     return f"`{env.network.cidr}`" + (", NAT" if env.network.outbound_internet else ", no NAT")
 
 
+def _ingest_queue(env: EnvironmentConfig) -> str:
+    if env.ingest_path != "queue":
+        return "not deployed"
+    queue = env.ingest_queue
+    return (
+        f"{queue.batch_size} / {_duration(queue.batching_window_seconds)} / "
+        f"{queue.max_receive_count}"
+    )
+
+
+def _workflow_only(
+    render: Callable[[EnvironmentConfig], str],
+) -> Callable[[EnvironmentConfig], str]:
+    return lambda env: render(env) if env.ingest_path == "workflow" else "not deployed"
+
+
 def _sizing(function: str) -> Callable[[EnvironmentConfig], str]:
     def render(env: EnvironmentConfig) -> str:
         sizing: FunctionSettings = getattr(env.functions, function)
@@ -81,10 +98,15 @@ def _sizing(function: str) -> Callable[[EnvironmentConfig], str]:
 
 
 FUNCTIONS = ("processor", "api", "validate", "notify", "maintenance")
+# Deployed only with the workflow (ingest_path "workflow").
+WORKFLOW_FUNCTIONS = ("validate", "notify")
 
 ROWS: tuple[Row, ...] = (
     *(
-        (f"Function `{name}`: memory / timeout / reserved concurrency", _sizing(name))
+        (
+            f"Function `{name}`: memory / timeout / reserved concurrency",
+            _workflow_only(_sizing(name)) if name in WORKFLOW_FUNCTIONS else _sizing(name),
+        )
         for name in FUNCTIONS
     ),
     ("Function log level", lambda e: e.log_level),
@@ -104,8 +126,9 @@ ROWS: tuple[Row, ...] = (
     ("API quota", lambda e: f"{e.api.quota.limit:,} per {e.api.quota.period.lower()}"),
     ("CORS origins", lambda e: ", ".join(f"`{o}`" for o in e.api.cors_allowed_origins)),
     ("VPC isolation", _network),
-    ("Workflow", lambda e: _on_off(e.workflow.enabled)),
-    ("Workflow Lambda retries", lambda e: str(e.workflow.retry_max_attempts)),
+    ("Ingest path", lambda e: e.ingest_path),
+    ("Ingest queue: batch / window / receives before DLQ", _ingest_queue),
+    ("Workflow Lambda retries", _workflow_only(lambda e: str(e.workflow.retry_max_attempts))),
     ("Async retries (processor, maintenance)", lambda e: str(e.operations.async_retry_attempts)),
     ("Max async event age", lambda e: _duration(e.operations.max_event_age_seconds)),
     ("Maintenance schedule", lambda e: f"`{e.operations.schedule_expression}`"),
@@ -128,11 +151,11 @@ ROWS: tuple[Row, ...] = (
     ("DLQ visible messages ≥", lambda e: str(e.operations.thresholds.dlq_visible_messages)),
     (
         "Workflow failed executions ≥",
-        lambda e: str(e.operations.thresholds.workflow_failed_executions),
+        _workflow_only(lambda e: str(e.operations.thresholds.workflow_failed_executions)),
     ),
     (
         "Workflow timed-out executions ≥",
-        lambda e: str(e.operations.thresholds.workflow_timed_out_executions),
+        _workflow_only(lambda e: str(e.operations.thresholds.workflow_timed_out_executions)),
     ),
 )
 

@@ -101,6 +101,17 @@ class Text(Variable[str]):
 
 
 @dataclass(frozen=True)
+class OptionalText(Text):
+    """Text that may be left out: unset or empty turns off what it configures."""
+
+    def parse(self, raw: str) -> str:
+        return super().parse(raw) if raw else ""
+
+    def default(self) -> str:
+        return ""
+
+
+@dataclass(frozen=True)
 class Integer(Variable[int]):
     """A whole number from ``minimum`` to ``maximum``."""
 
@@ -169,7 +180,12 @@ class FunctionEnvironment:
         repeated = sorted({name for name in given if given.count(name) > 1})
         if repeated:
             raise ValueError(f"{self.function}: {', '.join(repeated)} set more than once")
-        missing = [name for name in self.names if name not in given]
+        # A variable with a default may be left out; the function then reads the default.
+        missing = [
+            variable.name
+            for variable in self.variables
+            if variable.name not in given and variable.default() is None
+        ]
         if missing:
             raise ValueError(f"{self.function} needs environment variable(s) {', '.join(missing)}")
         return {assignment.variable.name: assignment.text for assignment in assignments}
@@ -213,7 +229,17 @@ TOPIC_ARN = Text(
     looks_like="a standard SNS topic ARN",
 )
 
-PROCESSOR_ENVIRONMENT = FunctionEnvironment("processor", (TABLE_NAME, RECORD_TTL_DAYS))
+NOTICE_TOPIC_ARN = OptionalText(
+    "NOTICE_TOPIC_ARN",
+    "The SNS topic the processor publishes each object's notice to when it reads the ingest "
+    "queue; unset where the workflow's notify step publishes instead.",
+    pattern=_TOPIC_ARN,
+    looks_like="a standard SNS topic ARN",
+)
+
+PROCESSOR_ENVIRONMENT = FunctionEnvironment(
+    "processor", (TABLE_NAME, RECORD_TTL_DAYS, NOTICE_TOPIC_ARN)
+)
 API_ENVIRONMENT = FunctionEnvironment(
     "api", (TABLE_NAME, CORS_ALLOWED_ORIGINS, MAX_PAGE_SIZE, RECORD_TTL_DAYS)
 )

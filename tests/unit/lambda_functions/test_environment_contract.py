@@ -12,6 +12,7 @@ from pipeline_common.environment import (
     CORS_ALLOWED_ORIGINS,
     FUNCTION_ENVIRONMENTS,
     MAX_PAGE_SIZE,
+    NOTICE_TOPIC_ARN,
     PROCESSOR_ENVIRONMENT,
     RECORD_TTL_DAYS,
     TABLE_NAME,
@@ -27,6 +28,7 @@ SAMPLE_VALUES: dict[str, Any] = {
     "MAX_PAGE_SIZE": 100,
     "MAX_OBJECT_BYTES": 1024,
     "TOPIC_ARN": "arn:aws:sns:us-west-2:123456789012:evpipe-dev-notifications",
+    "NOTICE_TOPIC_ARN": "arn:aws:sns:us-west-2:123456789012:evpipe-prod-notifications",
 }
 
 
@@ -126,6 +128,18 @@ def test_values_terraform_resolves_later_are_checked_at_cold_start_instead() -> 
 def test_read_names_the_variable(environ: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         RECORD_TTL_DAYS.read(environ)
+
+
+def test_an_optional_variable_may_be_left_out_and_reads_as_empty() -> None:
+    # Given the processor deployed where the workflow publishes notices (no notice topic)
+    rendered = PROCESSOR_ENVIRONMENT.render(TABLE_NAME.set("records"), RECORD_TTL_DAYS.set(1))
+    # Then the variable is absent, reads as empty, and a set value is still checked
+    assert "NOTICE_TOPIC_ARN" not in rendered
+    assert NOTICE_TOPIC_ARN.read(rendered) == ""
+    with pytest.raises(ValueError, match="NOTICE_TOPIC_ARN must be a standard SNS topic ARN"):
+        NOTICE_TOPIC_ARN.set("arn:aws:sns:us-west-2:123456789012:orders.fifo")
+    with pytest.raises(ConfigurationError, match="NOTICE_TOPIC_ARN must be a standard SNS"):
+        NOTICE_TOPIC_ARN.read({"NOTICE_TOPIC_ARN": "not-an-arn"})
 
 
 def test_cors_origins_default_to_none_and_blank_values_are_refused() -> None:

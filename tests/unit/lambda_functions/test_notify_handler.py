@@ -114,7 +114,7 @@ def test_input_outside_the_contract_raises_naming_the_field(
     event = dict(load_event("notify-processed"), **change)
 
     # When notify runs, Then it raises naming the field and publishes nothing
-    from lambda_functions.notify.logic import InvalidNotification
+    from pipeline_common.notices import InvalidNotification
 
     with pytest.raises(InvalidNotification, match=re.escape(message)):
         notify.lambda_handler(event, lambda_context)
@@ -125,7 +125,7 @@ def test_publish_failure_is_raised_for_the_workflow_to_retry(
     notify: ModuleType, lambda_context: FakeLambdaContext
 ) -> None:
     # Given SNS answers the publish with an error (botocore Stubber)
-    from lambda_functions.notify.data_access import PublishError
+    from pipeline_common.notices import PublishError
 
     with Stubber(notify.PUBLISHER._client) as stubber:
         stubber.add_client_error("publish", service_error_code="Throttling", http_status_code=400)

@@ -248,7 +248,7 @@ def test_malformed_sample_fails_the_invocation_so_it_reaches_the_dlq(
             lambda r: r.update(eventName="ObjectRemoved:Delete"),
             "Records[0].eventName must be an ObjectCreated event",
         ),
-        (lambda r: r.update(eventSource="aws:sqs"), "Records[0].eventSource must be"),
+        (lambda r: r.update(eventSource="aws:sns"), "Records[0].eventSource must be"),
         (lambda r: r.update(eventTime="yesterday"), "Records[0].eventTime must be an ISO 8601"),
         (lambda r: r["s3"]["object"].update(size="1024"), "Records[0].s3.object.size must be"),
         (lambda r: r["s3"]["bucket"].update(name="Bad_Bucket"), "an S3 bucket name"),

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import cdktf
 import pytest
 
 from config.deployment import DeploymentTarget, StateBackendSettings
-from config.emulator import STATE_MACHINE_SKIP_REASON, EmulatorProfile
+from config.emulator import EmulatorProfile
 from config.environments import build_environments
 from constructs_lib.patterns.state_machine import LOG_DELIVERY_PRINCIPAL
 from stacks.pipeline_stack import PipelineStack
@@ -192,7 +191,7 @@ def test_key_policy_lets_log_delivery_decrypt_execution_data(
     assert "kms:Decrypt" in services["actions"]
 
 
-def test_emulator_synth_skips_only_the_state_machine_and_can_force_the_vpc() -> None:
+def test_emulator_synth_deploys_the_state_machine_and_can_force_the_vpc() -> None:
     # Given dev aimed at an emulator, with the network forced on (PIPELINE_FORCE_VPC=1)
     target = DeploymentTarget(
         environments=("dev",),
@@ -208,11 +207,10 @@ def test_emulator_synth_skips_only_the_state_machine_and_can_force_the_vpc() -> 
     # When synthesized
     out = json.loads(cdktf.Testing.synth(stack))
     resources = out["resource"]
-    # Then the state machine alone is left out, with the reason in the outputs
-    assert "aws_sfn_state_machine" not in resources
-    assert out["output"]["state_machine_skipped_reason"]["value"] == (STATE_MACHINE_SKIP_REASON)
-    assert re.search("ValidateStateMachineDefinition", STATE_MACHINE_SKIP_REASON)
-    # And its role, log group and functions are still deployed
+    # Then the state machine is deployed like on AWS (the local cloud validates definitions)
+    assert len(resources["aws_sfn_state_machine"]) == 1
+    assert "state_machine_arn" in out["output"]
+    # And so are its role, log group and functions
     assert any(key.startswith("workflow_state-machine_role") for key in resources["aws_iam_role"])
     assert any(
         key.startswith("workflow_state-machine_logs")

@@ -134,24 +134,6 @@ def test_short_retention_records_its_checkov_suppression(
     assert skipped_checks(machine_log_group(out)[1]) == {}
 
 
-def test_skipping_the_state_machine_keeps_its_role_and_log_group(
-    synth: SynthFn, make_function: FunctionFactory
-) -> None:
-    # Given a reason to leave the state machine out (an emulator without it)
-    reason = "the emulator lacks ValidateStateMachineDefinition"
-    build_skipped = build(make_function, skip_state_machine_reason=reason)
-    built = build_skipped.built
-    # When synthesized
-    out = synth(build_skipped)
-    # Then only the state machine is missing, and the reason is exposed
-    assert "aws_sfn_state_machine" not in out["resource"]
-    assert {"aws_iam_role", "aws_iam_role_policy", "aws_cloudwatch_log_group"} <= set(
-        out["resource"]
-    )
-    assert built[0].state_machine is None
-    assert built[0].skip_state_machine_reason == reason
-
-
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -162,7 +144,6 @@ def test_skipping_the_state_machine_keeps_its_role_and_log_group(
         ),
         ({"state_machine_name": "x" * 81}, "state_machine_name must be 1-80 letters"),
         ({"log_level": "OFF"}, "log_level must be ALL, ERROR or FATAL (never OFF), got 'OFF'"),
-        ({"skip_state_machine_reason": "  "}, "skip_state_machine_reason must say why, or be None"),
         ({"invoked_functions": []}, "invoked_functions must name at least one function"),
     ],
 )

@@ -1,13 +1,22 @@
-"""Turn the workflow's outcome into one SNS message; no AWS calls."""
+"""An object's notice: one SNS message per outcome ("processed" or "rejected"), defined once.
+
+The workflow's notify step and the processor reading the ingest queue both publish through
+this module, so a subscriber gets the same message whichever path recorded the object.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
+from botocore.exceptions import BotoCoreError, ClientError
+
 from pipeline_common.object_schema import compile_schema, describe_schema_error
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns.client import SNSClient
 
 # SNS refuses subjects of 100 characters or more, and any that are not printable ASCII.
 MAX_SUBJECT_CHARS = 99
@@ -66,3 +75,32 @@ def _subject(text: str) -> str:
     if len(printable) <= MAX_SUBJECT_CHARS:
         return printable
     return printable[: MAX_SUBJECT_CHARS - 3] + "..."
+
+
+class PublishError(RuntimeError):
+    """SNS failed the publish even after botocore's retries; the workflow should retry."""
+
+
+class NotificationPublisher:
+    def __init__(self, client: SNSClient, topic_arn: str) -> None:
+        self._client = client
+        self._topic_arn = topic_arn
+
+    def publish(self, notification: Notification) -> str:
+        """Publish one message; return SNS's message id."""
+        try:
+            response = self._client.publish(
+                TopicArn=self._topic_arn,
+                Subject=notification.subject,
+                Message=notification.message,
+                MessageAttributes={
+                    # Lets subscribers filter, e.g. only rejections page someone.
+                    "status": {"DataType": "String", "StringValue": notification.status}
+                },
+            )
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "Unknown")
+            raise PublishError(f"Publish failed with {code}") from error
+        except BotoCoreError as error:
+            raise PublishError(f"Publish failed: {error}") from error
+        return response["MessageId"]
