@@ -10,6 +10,8 @@ from pipeline_common.environment import FUNCTION_ENVIRONMENTS, POWERTOOLS_VARIAB
 from config.environments import build_environments
 
 ENVIRONMENTS = build_environments()
+# The workflow's own steps; deployed only where the workflow is the ingest path.
+WORKFLOW_ONLY = {"validate", "notify"}
 Stacks = dict[str, dict[str, Any]]
 
 
@@ -115,14 +117,16 @@ def test_only_dev_can_be_torn_down(synthesized_stacks: Stacks) -> None:
     assert protected == {"dev": False, "staging": True, "prod": True}
 
 
-def test_ingest_bucket_triggers_the_processor_on_object_created(synthesized_stacks: Stacks) -> None:
+def test_dev_bucket_sends_its_events_to_eventbridge_not_to_the_processor(
+    synthesized_stacks: Stacks,
+) -> None:
+    # Given dev, on the workflow ingest path
     stack = synthesized_stacks["pipeline-dev"]
-    notification = one(stack, "aws_s3_bucket_notification", "ingest_trigger")
-    target = notification["lambda_function"][0]
-    assert target["events"] == ["s3:ObjectCreated:*"]
-    assert "aws_lambda_function.ingest_processor_function" in target["lambda_function_arn"]
+    notification = one(stack, "aws_s3_bucket_notification", "ingest_")
+    # Then the bucket hands its events to EventBridge and notifies no function directly
+    assert notification["eventbridge"] is True
+    assert "lambda_function" not in notification
     assert "aws_s3_bucket.ingest_bucket" in notification["bucket"]
-    assert notification["depends_on"][0].startswith("aws_lambda_permission.ingest_trigger")
 
 
 def test_processor_environment_and_permissions_point_at_the_table(
@@ -160,8 +164,14 @@ def test_each_function_is_deployed_with_exactly_its_environment_contract(
         body["function_name"].removeprefix(f"evpipe-{env}-"): set(body["environment"]["variables"])
         for body in functions
     }
-    # Then each one gets the variables its handler's settings read, plus Powertools' own
-    assert set(deployed) == set(FUNCTION_ENVIRONMENTS)
+    # Then each function of the environment's ingest path is deployed
+    workflow = ENVIRONMENTS[env].ingest_path == "workflow"
+    expected_functions = set(FUNCTION_ENVIRONMENTS) - (set() if workflow else WORKFLOW_ONLY)
+    assert set(deployed) == expected_functions
+    # And gets the variables its handler's settings read, plus Powertools' own; the
+    # processor publishes notices itself only where no workflow step does
     for name, variables in deployed.items():
         expected = set(FUNCTION_ENVIRONMENTS[name].names) | set(POWERTOOLS_VARIABLES)
+        if name == "processor" and workflow:
+            expected.discard("NOTICE_TOPIC_ARN")
         assert variables == expected, name
