@@ -19,10 +19,12 @@ PYTEST_ARGS ?=
 BASE ?=
 # make emulator PORT=5000: where the local cloud listens (4566 is what LocalStack users expect).
 PORT ?= 4566
+# Where make run and make up keep the synthesized stacks and Terraform's working files.
+RUN_DIR ?= build/run
 RUN := pipenv run
 
 .PHONY: help setup python-deps node-deps system-deps tf-config layer synth lint test \
-        unit-test run emulator plan-review drift-check diagram bench clean
+        unit-test run up emulator plan-review drift-check diagram bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -63,8 +65,11 @@ test: setup lint ## Lint, types and every test (unit, terraform validate, checko
 unit-test: setup ## Only the fast tests
 	$(RUN) pytest -m "not integration" $(PYTEST_ARGS)
 
-run: setup ## Deploy dev to a local moto server, upload a file, process it, show the record
-	$(RUN) python -m tools.run_local
+run: setup ## Deploy dev to the local cloud, upload a file, watch it run by itself, call the APIs
+	$(RUN) python -m tools.run_local --run-dir $(RUN_DIR)
+
+up: setup ## Like run, then keep everything running on 127.0.0.1:$(PORT) until Ctrl-C
+	$(RUN) python -m tools.run_local --up --port $(PORT) --run-dir $(RUN_DIR)
 
 emulator: python-deps ## Run the local cloud (moto + Lambda, Step Functions, EventBridge) on 127.0.0.1:$(PORT)
 	$(RUN) python -m tools.localcloud --port $(PORT)

@@ -2,7 +2,7 @@
 
     pipenv run python -m tools.ci.drift_check [--env dev] [--with-network] [--out build/drift-check]
 
-Starts a moto server, applies the environment's stack to it (local state), runs
+Starts a local cloud (tools.localcloud, moto underneath), applies the environment's stack to it (local state), runs
 ``terraform plan -detailed-exitcode`` and compares: every planned change must be explained by
 an entry of EMULATOR_DRIFT_EXCEPTIONS (resource type + attribute path + why the emulator
 differs). Anything else is drift our configuration causes, and the check fails listing it.
@@ -28,7 +28,8 @@ from tools.ci.plan_review import forget_local_state, prepare_workspace, summariz
 from tools.ci.progress import Progress
 from tools.ci.terraform import StackWorkspace, SynthError
 from tools.ci.terraform_cli import PROJECT_ROOT, TerraformError, terraform_env
-from tools.emulator import EMULATOR_ENV, EmulatorError, MotoServer
+from tools.localcloud.process import LocalCloudProcess, LocalCloudProcessError
+from tools.localcloud.settings import client_env
 
 DEFAULT_OUT = PROJECT_ROOT / "build" / "drift-check"
 # `terraform plan -detailed-exitcode`: 0 no changes, 1 error, 2 changes present.
@@ -154,7 +155,7 @@ def plan_again(workspace: StackWorkspace, out: Path) -> dict[str, Any]:
     plan_file = (out / "drift.tfplan").resolve()
     emulator = {}
     if workspace.endpoint_url is not None:
-        emulator = {**EMULATOR_ENV, "AWS_ENDPOINT_URL": workspace.endpoint_url}
+        emulator = client_env(workspace.endpoint_url)
     result = subprocess.run(
         ["terraform", "plan", "-input=false", "-no-color", "-detailed-exitcode",
          f"-out={plan_file}"],
@@ -190,7 +191,7 @@ def render(
 def check(
     environment: str, out: Path, *, with_network: bool, progress: Progress | None = None
 ) -> DriftReport:
-    """Apply to a fresh moto server, plan again and explain the plan."""
+    """Apply to a fresh local cloud, plan again and explain the plan."""
     forget_local_state(out, environment)  # the new emulator starts empty
     out.mkdir(parents=True, exist_ok=True)
     extra = {"PIPELINE_FORCE_VPC": "1"} if with_network else {}
@@ -198,9 +199,9 @@ def check(
         if progress is None:
             progress = stack.enter_context(Progress("drift-check", stream=io.StringIO()))
         with progress.phase("start emulator"):
-            moto = stack.enter_context(MotoServer(log_path=out / "moto.log"))
+            cloud = stack.enter_context(LocalCloudProcess(log_path=out / "localcloud.log"))
         with progress.phase(f"synth and init {environment}"):
-            workspace = prepare_workspace(environment, out, moto.endpoint_url, extra)
+            workspace = prepare_workspace(environment, out, cloud.endpoint_url, extra)
         with progress.phase(f"apply {environment}"):
             workspace.apply(on_line=progress.terraform_line)
         with progress.phase("plan again"):
@@ -219,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with Progress("drift-check") as progress:
         try:
             report = check(args.env, args.out, with_network=args.with_network, progress=progress)
-        except (EmulatorError, SynthError, TerraformError) as error:
+        except (LocalCloudProcessError, SynthError, TerraformError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
         progress.say(f"apply and second plan took {progress.elapsed:.0f} s")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.ci.terraform_cli import PROJECT_ROOT, terraform
-from tools.emulator import EMULATOR_ENV
+from tools.localcloud.settings import client_env
 
 # Quiet the Node 20 end-of-life banner jsii prints on every start.
 JSII_ENV = {
@@ -82,7 +82,7 @@ class StackWorkspace:
     def _env(self) -> dict[str, str]:
         if self.endpoint_url is None:
             return {}
-        return {**EMULATOR_ENV, "AWS_ENDPOINT_URL": self.endpoint_url}
+        return client_env(self.endpoint_url)
 
     def run(
         self, *args: str, timeout: float = 900, on_line: Callable[[str], None] | None = None

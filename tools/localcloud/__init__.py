@@ -28,7 +28,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import sys
 import time
 from collections.abc import Sequence
@@ -40,14 +39,25 @@ import boto3
 import moto
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+
+from tools.localcloud.control import with_control_routes
+from tools.localcloud.settings import (
+    CREDENTIALS,
+    DEFAULT_REGION,
+    LOOPBACK,
+    PROJECT_ROOT,
+    client_env,
+    free_port,
+)
 
 # The moto release every extension was written against and tested with.
 MOTO_VERSION = "5.2.5"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-LOOPBACK = "127.0.0.1"
-DEFAULT_REGION = "us-west-2"
-# moto accepts any credentials; these are what every client of the local cloud uses.
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 DEFAULT_WORK_DIR = PROJECT_ROOT / "build" / "localcloud"
 # The layer's pinned closure; built for the host when the layer's wheels cannot load here.
 DEFAULT_HOST_REQUIREMENTS = PROJECT_ROOT / "lambda_functions" / "requirements.txt"
@@ -67,11 +77,20 @@ def check_moto_version(found: str = moto.__version__) -> None:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        port: int = sock.getsockname()[1]
-        return port
+class _Server(ThreadedMotoServer):
+    """moto's threaded server with the local cloud's control routes (:mod:`.control`) in front."""
+
+    def __init__(self, port: int, fire_rule: Any) -> None:
+        super().__init__(ip_address=LOOPBACK, port=port, verbose=False)
+        self._fire_rule = fire_rule
+
+    def _server_entry(self) -> None:
+        app = with_control_routes(DomainDispatcherApplication(create_backend_app), self._fire_rule)
+        self._server = make_server(
+            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
 
 
 class LocalCloud:
@@ -90,7 +109,7 @@ class LocalCloud:
         verbose: bool = False,
     ) -> None:
         check_moto_version()
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.region = region
         self.account_id = DEFAULT_ACCOUNT_ID
         self.endpoint_url = f"http://{LOOPBACK}:{self.port}"
@@ -100,7 +119,7 @@ class LocalCloud:
         self._retry_delays = retry_delays
         self._default_concurrency = default_concurrency
         self._verbose = verbose
-        self._server: ThreadedMotoServer | None = None
+        self._server: _Server | None = None
         self._saved_env: dict[str, str | None] = {}
         self.executor: Any = None
         self.async_invoker: Any = None
@@ -157,7 +176,7 @@ class LocalCloud:
         stepfunctions.enable_execution()
         # One line per request is useful in the foreground, noise in tests.
         logging.getLogger("werkzeug").setLevel(logging.INFO if self._verbose else logging.WARNING)
-        self._server = ThreadedMotoServer(ip_address=LOOPBACK, port=self.port, verbose=False)
+        self._server = _Server(self.port, self.fire_rule)
         try:
             self._server.start()
         except OSError as error:
@@ -184,12 +203,7 @@ class LocalCloud:
 
     def client_env(self) -> dict[str, str]:
         """Environment that points boto3, the AWS CLI and Terraform at the local cloud."""
-        return {
-            **CREDENTIALS,
-            "AWS_DEFAULT_REGION": self.region,
-            "AWS_REGION": self.region,
-            "AWS_ENDPOINT_URL": self.endpoint_url,
-        }
+        return client_env(self.endpoint_url, self.region)
 
     def client(self, service: str) -> Any:
         """A boto3 client of ``service`` talking to the local cloud."""

@@ -1,4 +1,4 @@
-"""A local cloud for the session, and helpers that deploy small functions to it."""
+"""Helpers that deploy small functions to the session's local cloud (see ../conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import io
 import json
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +15,6 @@ import pytest
 from tools.localcloud import LocalCloud
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent / "functions"
-# Short retry waits (AWS: about 1 and 2 minutes) so the async tests finish in seconds.
-TEST_RETRY_DELAYS = (0.1, 0.2)
-
-
-@pytest.fixture(scope="session")
-def cloud() -> Iterator[LocalCloud]:
-    with LocalCloud(retry_delays=TEST_RETRY_DELAYS) as running:
-        yield running
 
 
 def zip_source(name: str) -> bytes:

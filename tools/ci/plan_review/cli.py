@@ -12,12 +12,12 @@ as Markdown (also appended to $GITHUB_STEP_SUMMARY when set). Everything lands i
 phase by phase, the summary to stdout.
 
 Emulator flow (--emulator): plans against AWS_ENDPOINT_URL when it is set, otherwise against
-a moto server started for this run. State is local (PIPELINE_STATE_BACKEND=local) at
+a local cloud started for this run. State is local (PIPELINE_STATE_BACKEND=local) at
 ``<out>/<env>/terraform.pipeline-<env>.tfstate``: a fresh emulator starts from empty state
 (that file is removed), an emulator given by AWS_ENDPOINT_URL keeps it between runs. Without
 --emulator the stack uses its configured backend (S3 by default) and real AWS credentials.
 
---base <rev> (emulator only, on a moto server of its own): exports that commit, synthesizes
+--base <rev> (emulator only, on a local cloud of its own): exports that commit, synthesizes
 and applies it first, then plans the working tree (or --head <rev>) against that deployment
 and its state, so the summary shows what the change does rather than everything to add.
 
@@ -74,7 +74,7 @@ from tools.ci.progress import Progress
 from tools.ci.security_scan import ScanResult, load_suppressions
 from tools.ci.terraform import StackWorkspace, SynthError
 from tools.ci.terraform_cli import PROJECT_ROOT, TerraformError
-from tools.emulator import EmulatorError, MotoServer
+from tools.localcloud.process import LocalCloudProcess, LocalCloudProcessError
 
 DEFAULT_OUT = PROJECT_ROOT / "build" / "plan-review"
 PLAN_FILE = "plan.tfplan"
@@ -86,7 +86,7 @@ EMULATOR_PLACEHOLDER = "<emulator>"
 OUT_PLACEHOLDER = "<out>"
 PROJECT_PLACEHOLDER = "<project>"
 # How each target reads in the summary: stable, so two runs of one plan compare equal.
-FRESH_MOTO_TARGET = "a moto server started for this review"
+FRESH_CLOUD_TARGET = "a local cloud started for this review"
 GIVEN_EMULATOR_TARGET = "the emulator at AWS_ENDPOINT_URL"
 AWS_TARGET = "AWS (credentials from the environment)"
 
@@ -118,21 +118,21 @@ def aws_credentials_present() -> bool:
 
 @contextmanager
 def emulator_endpoint(out: Path, environment: str) -> Iterator[_Target]:
-    """AWS_ENDPOINT_URL when set, else a moto server started (and stopped) for this run."""
+    """AWS_ENDPOINT_URL when set, else a local cloud started (and stopped) for this run."""
     given = os.environ.get("AWS_ENDPOINT_URL")
     if given:  # checked to answer before the review started
         yield _Target(endpoint_url=given, description=GIVEN_EMULATOR_TARGET)
         return
     forget_local_state(out, environment)  # a fresh emulator holds nothing
-    log = environment_dir(out, environment) / "moto.log"
+    log = environment_dir(out, environment) / "localcloud.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     try:
-        server = MotoServer(log_path=log)
+        server = LocalCloudProcess(log_path=log)
         server.start()
-    except EmulatorError as error:
-        raise ReviewError(f"could not start the moto server: {error}") from None
+    except LocalCloudProcessError as error:
+        raise ReviewError(f"could not start the local cloud: {error}") from None
     try:
-        yield _Target(endpoint_url=server.endpoint_url, description=FRESH_MOTO_TARGET)
+        yield _Target(endpoint_url=server.endpoint_url, description=FRESH_CLOUD_TARGET)
     finally:
         server.stop()
 
@@ -195,7 +195,7 @@ def _check_options(options: ReviewOptions) -> tuple[CommitRef | None, CommitRef 
             )
         if os.environ.get("AWS_ENDPOINT_URL"):
             raise ReviewError(
-                "--base deploys to an empty moto server of its own; unset AWS_ENDPOINT_URL"
+                "--base deploys to an empty local cloud of its own; unset AWS_ENDPOINT_URL"
             )
     if options.synth_dir is not None:  # fail before starting an emulator
         require_stack_file(options.synth_dir / "stacks" / stack_name(options.environment))
@@ -381,12 +381,12 @@ def parse_args(argv: Sequence[str] | None) -> ReviewOptions:
     parser.add_argument(
         "--emulator",
         action="store_true",
-        help="plan against AWS_ENDPOINT_URL, or a moto server started for this run",
+        help="plan against AWS_ENDPOINT_URL, or a local cloud started for this run",
     )
     parser.add_argument(
         "--base",
         metavar="REV",
-        help="deploy this git revision to a fresh moto server first and plan against it "
+        help="deploy this git revision to a fresh local cloud first and plan against it "
         "(needs --emulator)",
     )
     parser.add_argument(

@@ -70,7 +70,7 @@ class ReviewReport:
     """Everything the Markdown summary shows."""
 
     environment: str
-    # Where the plan was made, without anything run-specific ("moto server started ...").
+    # Where the plan was made, without anything run-specific ("local cloud started ...").
     target: str
     summary: PlanSummary
     scan: ScanResult | None = None

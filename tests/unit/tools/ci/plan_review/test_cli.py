@@ -135,7 +135,7 @@ def test_a_base_needs_an_emulator_of_its_own(
     # Then it is refused instead of deploying over whatever is there
     assert code == EXIT_USAGE
     assert _single_error_line(capsys) == (
-        "error: --base deploys to an empty moto server of its own; unset AWS_ENDPOINT_URL"
+        "error: --base deploys to an empty local cloud of its own; unset AWS_ENDPOINT_URL"
     )
 
 

@@ -20,7 +20,7 @@ from tools.ci.plan_review import (
     render_summary,
     summarize_plan,
 )
-from tools.ci.plan_review.cli import FRESH_MOTO_TARGET, redactions
+from tools.ci.plan_review.cli import FRESH_CLOUD_TARGET, redactions
 from tools.ci.plan_review.report import MAX_COMMENT_CHARS, MAX_LISTED
 from tools.ci.security_scan import Finding, ScanResult
 
@@ -35,7 +35,7 @@ def review_report(endpoint: str, out: Path) -> ReviewReport:
     """review_changes planned against ``endpoint``, as the CLI builds the report."""
     return ReviewReport(
         environment="dev",
-        target=FRESH_MOTO_TARGET,
+        target=FRESH_CLOUD_TARGET,
         summary=summarize_plan(load_plan("review_changes", endpoint)),
         scan=ScanResult(stacks=["pipeline-dev"], passed=12),
         base=BASE,
@@ -63,7 +63,7 @@ def test_the_comment_starts_with_a_stable_marker_and_says_what_was_compared(
     assert lines[1] == "## Plan review: dev"
     # And it says which code was planned against which deployment
     assert lines[3] == (
-        "Planned the working tree against a moto server started for this review, after "
+        "Planned the working tree against a local cloud started for this review, after "
         "deploying base commit `0123456789ab` (`HEAD~1`) there: the changes below are what "
         "this code changes."
     )
@@ -224,7 +224,7 @@ def test_a_prevent_destroy_refusal_keeps_the_marker_and_fails(tmp_path: Path) ->
     # Given Terraform refusing to plan because of prevent_destroy
     report = ReviewReport(
         environment="staging",
-        target=FRESH_MOTO_TARGET,
+        target=FRESH_CLOUD_TARGET,
         summary=summarize_plan({}),
         redactions=redactions(tmp_path, "http://127.0.0.1:4566"),
     )
