@@ -12,7 +12,8 @@ environment starts as soon as those exist; both applies are awaited before this 
 Terraform runs with ``-parallelism=LOCAL_PARALLELISM``: the default of 10 is a courtesy to
 AWS's API rate limits, and on the local cloud most of an apply is the provider waiting.
 
-Each stack's Terraform output goes to ``<run_dir>/logs/<stack>.log``; a failure raises
+Each stack's Terraform output goes to ``<run_dir>/logs/<stack>.log`` (lines stamped with the
+seconds since that stack's init began); a failure raises
 :class:`DeployError` with one line naming the stack, the first error and that log.
 ``sequential=True`` (and ``parallelism=None``) deploys the plain way, bootstrap fully before
 the environment with Terraform's default parallelism: the baseline of benchmarks/run_bench.py.
@@ -206,9 +207,10 @@ class _StackRun:
     def __call__(self) -> None:
         extra = [] if self._parallelism is None else [f"-parallelism={self._parallelism}"]
         with self.log_path.open("a", encoding="utf-8") as log:
+            started = time.monotonic()
 
             def on_line(line: str) -> None:
-                log.write(line + "\n")
+                log.write(f"[{time.monotonic() - started:6.1f} s] {line}\n")
                 if self._on_line is not None:
                     self._on_line(line)
 
