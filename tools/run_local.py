@@ -213,7 +213,7 @@ def guide(cloud: LocalCloud, deployment: LocalDeployment, apis: list[ServedApi])
         body = json.dumps({"bucket": bucket, "key": f"manual/by-hand-{api.kind}.csv", "size": 3})
         lines += [
             f"{api.kind.upper()} API {api.name}: {api.url}",
-            f"  curl -s{key} {api.url}/records",
+            f"  curl -s -i{key} {api.url}/records",
             f"  curl -s -i{key} -H 'content-type: application/json' -d {shlex.quote(body)} "
             f"{api.url}/records",
         ]
