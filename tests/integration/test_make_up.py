@@ -171,12 +171,15 @@ def test_make_up_serves_the_commands_it_prints(make_up: MakeUp) -> None:
     fire = make_up.pasted("curl", "-X POST", "/fire")[0]
     group = make_up.pasted("aws", "logs tail", "maintenance")[0][-1]
 
-    def reports() -> int:
+    def messages() -> list[str]:
         try:
             events = logs.filter_log_events(logGroupName=group)["events"]
         except logs.exceptions.ResourceNotFoundException:
-            return 0
-        return sum(event["message"].startswith("REPORT RequestId") for event in events)
+            return []
+        return [event["message"] for event in events]
+
+    def reports() -> int:
+        return sum(message.startswith("REPORT RequestId") for message in messages())
 
     before = reports()
     fired = subprocess.run(fire, capture_output=True, text=True, timeout=60, check=True)
@@ -186,6 +189,8 @@ def test_make_up_serves_the_commands_it_prints(make_up: MakeUp) -> None:
     while reports() == before and time.monotonic() < deadline:
         time.sleep(0.5)
     assert reports() == before + 1
+    # And that invocation did not fail (a failed one would log Lambda's error shape)
+    assert not [message for message in messages() if '"errorType"' in message]
 
     # When make up is interrupted as Ctrl-C interrupts it (SIGINT to the running program)
     os.kill(_run_local_pid(make_up.process), signal.SIGINT)
