@@ -14,8 +14,9 @@ Baselines (issue 11 asks for `make run` cut by at least a third):
   code through our tools instead of delivering anything. Its printed steps ``[n/8]`` are
   mapped onto today's phases (it has no "workflow finished").
 - ``plain``: today's run with the deploy done the plain way (``--plain-deploy``): the
-  bootstrap applied fully, then dev, with Terraform's default parallelism. This isolates
-  what tools/local_stack.py gains from overlapping the two applies and raising parallelism.
+  bootstrap applied fully, then dev, with Terraform's defaults (parallelism 10, a provider
+  process started by Terraform for each step). This isolates what tools/local_stack.py
+  gains: overlapping the two applies, ``-parallelism``, one reattached provider per stack.
 
 The ratio printed last is current total / baseline total (below 0.67 meets the issue).
 """

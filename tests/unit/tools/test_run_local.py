@@ -20,6 +20,7 @@ from tools.ci.terraform import StackWorkspace
 from tools.local_stack import (
     DeployError,
     LocalDeployment,
+    ProviderServer,
     WaitTimeout,
     _StackRun,
     first_error,
@@ -254,3 +255,39 @@ def test_the_module_runs_and_documents_its_options() -> None:
     assert result.returncode == 0
     for option in ("--up", "--port", "--run-dir", "--key", "--plain-deploy"):
         assert option in result.stdout
+
+
+def fake_provider(path: Path, body: str) -> Path:
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_a_provider_server_hands_terraform_its_reattach_setting(tmp_path: Path) -> None:
+    # Given a provider binary that announces where it listens, as `-debug` does, then waits
+    value = '{"registry.terraform.io/hashicorp/aws":{"Protocol":"grpc","Pid":1}}'
+    announcement = tmp_path / "announcement.txt"
+    announcement.write_text(f"Provider started.\n\tTF_REATTACH_PROVIDERS='{value}'\n")
+    binary = fake_provider(tmp_path / "provider", f"cat '{announcement}'; exec sleep 30")
+    server = ProviderServer(binary, tmp_path / "provider.log")
+    # When it is started and asked for Terraform's setting
+    server.start()
+    try:
+        env = server.reattach_env()
+    finally:
+        server.stop()
+    # Then Terraform gets the announced value as it was printed
+    assert env == {"TF_REATTACH_PROVIDERS": value}
+
+
+def test_a_provider_that_exits_is_one_error_naming_its_log(tmp_path: Path) -> None:
+    # Given a provider binary that fails at start
+    binary = fake_provider(tmp_path / "provider", "echo 'cannot start'; exit 3")
+    server = ProviderServer(binary, tmp_path / "provider.log")
+    server.start()
+    # When Terraform's setting is asked for / Then the error names the code and the log
+    with pytest.raises(
+        DeployError, match=r"exited with code 3 before listening \(see .*provider\.log\)"
+    ):
+        server.reattach_env()
+    server.stop()
