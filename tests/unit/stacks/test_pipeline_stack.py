@@ -85,32 +85,6 @@ def test_physical_names_derive_from_one_prefix(synthesized_stacks: Stacks, env: 
     assert [name for name in names if not name.startswith(prefix)] == []
 
 
-# Resource types whose name is unique per account and region: a second one fails the apply.
-NAMED_PER_ACCOUNT = {
-    "aws_iam_role": "name",
-    "aws_lambda_function": "function_name",
-    "aws_sqs_queue": "name",
-    "aws_sns_topic": "name",
-    "aws_cloudwatch_log_group": "name",
-    "aws_cloudwatch_metric_alarm": "alarm_name",
-    "aws_cloudwatch_event_rule": "name",
-    "aws_sfn_state_machine": "name",
-}
-
-
-@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
-def test_no_two_resources_of_a_type_share_a_physical_name(
-    synthesized_stacks: Stacks, env: str
-) -> None:
-    # Given every account-unique name the environment's stack creates
-    stack = synthesized_stacks[f"pipeline-{env}"]
-    for resource_type, attribute in NAMED_PER_ACCOUNT.items():
-        names = [body[attribute] for body in resources(stack, resource_type) if attribute in body]
-        # Then each is used once (the apply fails with EntityAlreadyExists otherwise)
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        assert repeated == [], resource_type
-
-
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
 def test_environment_sizes_reach_the_resources(synthesized_stacks: Stacks, env: str) -> None:
     config = ENVIRONMENTS[env]
