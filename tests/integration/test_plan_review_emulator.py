@@ -1,4 +1,4 @@
-"""Plan review against moto server: a change that replaces the records table is caught, and a
+"""Plan review against the local cloud (moto server): a change that replaces the records table is caught, and a
 commit planned against its own deployment (--base) changes nothing.
 
 Real: Terraform, the provider, our synthesized stack, git, checkov on the plan JSON.
@@ -25,7 +25,7 @@ from tools.ci.plan_review import (
 )
 from tools.ci.plan_review.report import COUNT_COLUMNS
 from tools.ci.terraform_cli import TerraformError, terraform
-from tools.emulator import MotoServer
+from tools.localcloud.process import LocalCloudProcess
 
 # A different project renames every resource, so the table (name forces a new table) is replaced.
 RENAMED_PROJECT = "evpipx"
@@ -33,7 +33,7 @@ RENAMED_PROJECT = "evpipx"
 
 @dataclass(frozen=True)
 class AppliedTable:
-    moto: MotoServer
+    moto: LocalCloudProcess
     out: Path
     address: str
 
@@ -42,7 +42,7 @@ class AppliedTable:
 def applied_table(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppliedTable]:
     """Dev synthesized the way plan review does, with only the records table applied."""
     out = tmp_path_factory.mktemp("plan-review")
-    with MotoServer(log_path=out / "moto.log") as moto:
+    with LocalCloudProcess(log_path=out / "localcloud.log") as moto:
         workspace = prepare_workspace("dev", out, moto.endpoint_url)
         document = json.loads((workspace.stack_dir / "cdk.tf.json").read_text())
         (name,) = document["resource"]["aws_dynamodb_table"]
