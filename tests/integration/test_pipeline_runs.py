@@ -97,7 +97,9 @@ def history(dev: LocalDeployment, execution_arn: str) -> list[dict[str, Any]]:
 
 
 def entered_states(events: list[dict[str, Any]]) -> list[str]:
-    return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+    return [
+        e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e
+    ]
 
 
 def log_messages(dev: LocalDeployment, group: str) -> list[str]:
@@ -301,9 +303,7 @@ def test_an_object_over_the_size_limit_takes_the_rejected_branch(
     assert PROCESS_STATE not in states
     validation = json.loads(execution["output"])["validation"]
     assert validation["valid"] is False
-    assert validation["errors"] == [
-        f"object.size {limit + 1} exceeds the limit of {limit} bytes"
-    ]
+    assert validation["errors"] == [f"object.size {limit + 1} exceeds the limit of {limit} bytes"]
     # And nothing was recorded
     assert dev.records(key) == []
     # And the subscriber was told it was rejected, and why

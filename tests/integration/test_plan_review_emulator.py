@@ -1,5 +1,5 @@
-"""Plan review against the local cloud (moto server): a change that replaces the records table is caught, and a
-commit planned against its own deployment (--base) changes nothing.
+"""Plan review against the local cloud (moto server): a change that replaces the records
+table is caught, and a commit planned against its own deployment (--base) changes nothing.
 
 Real: Terraform, the provider, our synthesized stack, git, checkov on the plan JSON.
 Emulated: AWS.
