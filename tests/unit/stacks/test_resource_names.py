@@ -16,6 +16,7 @@ UNIQUE_NAMES = {
     "aws_cloudwatch_event_rule": "name",
     "aws_sfn_state_machine": "name",
     "aws_dynamodb_table": "name",
+    "aws_cloudwatch_metric_alarm": "alarm_name",
 }
 
 

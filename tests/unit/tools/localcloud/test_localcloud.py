@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tools.localcloud import MOTO_VERSION, PROJECT_ROOT, LocalCloudError, check_moto_version
+from tools.localcloud import MOTO_VERSION, LocalCloudError, check_moto_version
 from tools.localcloud.events import delivered_event, target_input
 from tools.localcloud.executor import has_foreign_binaries, pinned_requirements
 from tools.localcloud.s3_notifications import sequencer
+from tools.localcloud.settings import PROJECT_ROOT
 
 EVENT = {
     "version": "0",
