@@ -100,7 +100,12 @@ def _curl(command: list[str]) -> tuple[int, Any]:
 def make_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeUp]:
     port = free_port()
     run_dir = tmp_path_factory.mktemp("make-up") / "run"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTEST_"))}
+    # As typed in a fresh shell: no AWS settings, and not inside `make test`'s own make.
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "PYTEST_", "MAKE", "MFLAGS"))
+    }
     process = subprocess.Popen(
         ["make", "up", f"PORT={port}", f"RUN_DIR={run_dir}"],
         cwd=PROJECT_ROOT,
