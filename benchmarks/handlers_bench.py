@@ -24,6 +24,7 @@ The handlers log at INFO as deployed; their output goes to /dev/null while timin
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import statistics
@@ -52,6 +53,8 @@ ENVIRONMENT = {
     "MAX_PAGE_SIZE": "100",
     "MAX_OBJECT_BYTES": "104857600",
     "TOPIC_ARN": f"arn:aws:sns:{REGION}:123456789012:bench",
+    # As in staging and prod: the processor reads the ingest queue and publishes notices.
+    "NOTICE_TOPIC_ARN": f"arn:aws:sns:{REGION}:123456789012:bench",
     "POWERTOOLS_SERVICE_NAME": "bench",
     "POWERTOOLS_METRICS_NAMESPACE": "Bench",
     "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -81,17 +84,14 @@ def main() -> int:
         os.environ.pop(name, None)
     sys.path[:0] = [str(PROJECT_ROOT), str(COMMON_DIR)]
     with _silenced_stdout():
-        single, batch = measure_record_cost()
+        costs = measure_record_cost()
     report = print
-    report(f"processor cost per S3 record / bare put_item ({ROUNDS} alternating rounds, medians)")
     report(
-        f"  1-record events : {single[0]:7.3f} ms vs {single[1]:.3f} ms  ratio {single[2]:.2f}"
-        f"  (target <= {RATIO_TARGET})"
+        f"processor cost per record / bare calls ({ROUNDS} alternating rounds, medians; "
+        f"target <= {RATIO_TARGET}); S3 events vs put_item, queue batches vs put_item + publish"
     )
-    report(
-        f"  {BATCH_RECORDS}-record events: {batch[0]:7.3f} ms vs {batch[1]:.3f} ms  "
-        f"ratio {batch[2]:.2f}"
-    )
+    for label, (ours, bare, ratio) in costs.items():
+        report(f"  {label:<24} {ours:7.3f} ms vs {bare:7.3f} ms  ratio {ratio:.2f}")
     report_cold_imports(report)
     report(f"function zip sizes (target <= {ZIP_TARGET_BYTES // 1024} KB)")
     for function, size in zip_sizes().items():
@@ -99,8 +99,16 @@ def main() -> int:
     return 0
 
 
-def measure_record_cost() -> tuple[tuple[float, float, float], tuple[float, float, float]]:
-    """Median ms per record for the processor and a bare put_item loop, and their ratio."""
+Comparison = tuple[float, float, float]
+
+
+def measure_record_cost() -> dict[str, Comparison]:
+    """Median ms per record for the processor and its bare baseline, and their ratio.
+
+    S3 events (the redrive path) against a bare put_item; ingest-queue batches (staging's
+    and prod's path, which also publishes a notice per object) against a bare put_item plus
+    a bare SNS publish.
+    """
     import boto3
     from boto3.dynamodb.types import TypeSerializer
     from moto import mock_aws
@@ -109,7 +117,12 @@ def measure_record_cost() -> tuple[tuple[float, float, float], tuple[float, floa
         from lambda_functions.processor import handler as processor
 
         _create_table(boto3.client("dynamodb", region_name=REGION))
+        boto3.client("sns", region_name=REGION).create_topic(
+            Name=ENVIRONMENT["TOPIC_ARN"].split(":")[-1]
+        )
         client = processor.STORE._client  # the same client and retry config as the handler
+        assert processor.PUBLISHER is not None
+        sns = processor.PUBLISHER._client
         serializer = TypeSerializer()
         template = _sample_item()
         counter = iter(range(10**9))
@@ -121,16 +134,42 @@ def measure_record_cost() -> tuple[tuple[float, float, float], tuple[float, floa
                 Item={name: serializer.serialize(value) for name, value in item.items()},
             )
 
-        def processor_event(records: int) -> Callable[[], None]:
+        def bare_put_and_publish() -> None:
+            bare_put()
+            sns.publish(
+                TopicArn=ENVIRONMENT["TOPIC_ARN"],
+                Subject="processed: s3://bench-ingest/incoming/file 1.csv",
+                Message=json.dumps({"status": "processed", "object": template}, default=str),
+            )
+
+        def s3_event(records: int) -> Callable[[], None]:
             def invoke() -> None:
                 event = {"Records": [_s3_record(next(counter)) for _ in range(records)]}
                 processor.lambda_handler(event, _Context())
 
             return invoke
 
-        single = _compare(processor_event(1), bare_put, records_per_call=1)
-        batch = _compare(processor_event(BATCH_RECORDS), bare_put, records_per_call=BATCH_RECORDS)
-    return single, batch
+        def queue_batch(records: int) -> Callable[[], None]:
+            def invoke() -> None:
+                event = {"Records": [_sqs_message(next(counter)) for _ in range(records)]}
+                response = processor.lambda_handler(event, _Context())
+                if response.get("batchItemFailures"):
+                    raise RuntimeError(f"the processor failed messages: {response}")
+
+            return invoke
+
+        return {
+            "S3 event, 1 record": _compare(s3_event(1), bare_put, records_per_call=1),
+            f"S3 event, {BATCH_RECORDS} records": _compare(
+                s3_event(BATCH_RECORDS), bare_put, records_per_call=BATCH_RECORDS
+            ),
+            "queue batch, 1 message": _compare(
+                queue_batch(1), bare_put_and_publish, records_per_call=1
+            ),
+            f"queue batch, {BATCH_RECORDS} messages": _compare(
+                queue_batch(BATCH_RECORDS), bare_put_and_publish, records_per_call=BATCH_RECORDS
+            ),
+        }
 
 
 def _compare(
@@ -308,6 +347,21 @@ def _s3_record(n: int) -> dict[str, Any]:
                 "sequencer": f"{n:018X}",
             },
         },
+    }
+
+
+def _sqs_message(n: int) -> dict[str, Any]:
+    """One ingest-queue message carrying one S3 notification, as SQS delivers it."""
+    return {
+        "messageId": f"00000000-0000-0000-0000-{n:012d}",
+        "receiptHandle": f"bench-{n}",
+        "body": json.dumps({"Records": [_s3_record(n)]}),
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1714566645200"},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:bench-ingest",
+        "awsRegion": REGION,
     }
 
 
