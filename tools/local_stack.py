@@ -9,6 +9,14 @@ bootstrap's apply time is the AWS provider waiting for lifecycle rules to settle
 environment does not need: it needs the state bucket (versioned) and, while the backend still
 locks with DynamoDB, the lock table. So the bootstrap applies in a background thread and the
 environment starts as soon as those exist; both applies are awaited before this returns.
+Terraform runs with ``-parallelism=LOCAL_PARALLELISM``: the default of 10 is a courtesy to
+AWS's API rate limits, and on the local cloud most of an apply is the provider waiting.
+
+Each stack's Terraform output goes to ``<run_dir>/logs/<stack>.log`` (lines stamped with the
+seconds since that stack's init began); a failure raises
+:class:`DeployError` with one line naming the stack, the first error and that log.
+``sequential=True`` (and ``parallelism=None``) deploys the plain way, bootstrap fully before
+the environment with Terraform's default parallelism: the baseline of benchmarks/run_bench.py.
 """
 
 from __future__ import annotations
@@ -25,12 +33,18 @@ from typing import Any, Protocol
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
 
-from tools.ci.terraform import StackWorkspace, synth_app
+from tools.ci.terraform import StackWorkspace, SynthError, synth_app
+from tools.ci.terraform_cli import TerraformError
 
 BOOTSTRAP_STACK = "state-bootstrap"
 # How long the environment waits for the bootstrap to create its state bucket.
 STATE_READY_TIMEOUT_SECONDS = 300.0
 POLL_SECONDS = 0.5
+# Concurrent Terraform operations on the local cloud (Terraform's default is 10): enough for
+# every independent resource of dev to be in flight, which matters because most of an apply
+# is the provider's fixed waits, not work.
+LOCAL_PARALLELISM = 32
+LOG_DIR_NAME = "logs"
 
 
 class Cloud(Protocol):
@@ -44,6 +58,27 @@ class Cloud(Protocol):
 
 class WaitTimeout(RuntimeError):
     """Something the caller waited for did not happen in time; the message says what."""
+
+
+class DeployError(RuntimeError):
+    """A Terraform command failed; one line: which stack, its first error, where the log is."""
+
+
+def last_line(output: str) -> str:
+    """The last non-empty line of ``output`` (a Python error's message comes last)."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def first_error(output: str) -> str:
+    """The first ``Error:`` line Terraform printed (boxes stripped), else its last line."""
+    lines = [line.strip().lstrip("│╷╵").strip() for line in output.splitlines()]
+    lines = [line for line in lines if line]
+    errors = [line for line in lines if line.startswith("Error:")]
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        return errors[0] + more
+    return lines[-1] if lines else "no output"
 
 
 def wait_for(
@@ -154,6 +189,43 @@ class _Background(threading.Thread):
             raise self.error
 
 
+class _StackRun:
+    """Terraform init and apply of one stack, its output kept in a log file."""
+
+    def __init__(
+        self,
+        workspace: StackWorkspace,
+        log_dir: Path,
+        parallelism: int | None,
+        on_line: Callable[[str], None] | None,
+    ) -> None:
+        self.workspace = workspace
+        self.log_path = log_dir / f"{workspace.name}.log"
+        self._parallelism = parallelism
+        self._on_line = on_line
+
+    def __call__(self) -> None:
+        extra = [] if self._parallelism is None else [f"-parallelism={self._parallelism}"]
+        with self.log_path.open("a", encoding="utf-8") as log:
+            started = time.monotonic()
+
+            def on_line(line: str) -> None:
+                log.write(f"[{time.monotonic() - started:6.1f} s] {line}\n")
+                if self._on_line is not None:
+                    self._on_line(line)
+
+            verb = "init"
+            try:
+                self.workspace.init(on_line=on_line)
+                verb = "apply"
+                self.workspace.apply(*extra, on_line=on_line)
+            except TerraformError as error:
+                raise DeployError(
+                    f"terraform {verb} of {self.workspace.name} failed: "
+                    f"{first_error(str(error))} (full output: {self.log_path})"
+                ) from None
+
+
 def deploy(
     cloud: Cloud,
     run_dir: Path,
@@ -162,41 +234,51 @@ def deploy(
     environ: Mapping[str, str] | None = None,
     on_phase: Callable[[str], None] = lambda _: None,
     on_line: Callable[[str], None] | None = None,
+    sequential: bool = False,
+    parallelism: int | None = LOCAL_PARALLELISM,
 ) -> LocalDeployment:
     """Synthesize, bootstrap remote state and apply ``environment`` onto ``cloud``."""
     shutil.rmtree(run_dir, ignore_errors=True)
-    run_dir.mkdir(parents=True)
+    log_dir = run_dir / LOG_DIR_NAME
+    log_dir.mkdir(parents=True)
     on_phase("synth")
-    stacks_dir = synth_app(
-        run_dir / "cdktf.out",
-        {**cloud.client_env(), "PIPELINE_ENVIRONMENTS": environment, **(environ or {})},
-    )
+    try:
+        stacks_dir = synth_app(
+            run_dir / "cdktf.out",
+            {**cloud.client_env(), "PIPELINE_ENVIRONMENTS": environment, **(environ or {})},
+        )
+    except SynthError as error:
+        log = log_dir / "synth.log"
+        log.write_text(str(error) + "\n", encoding="utf-8")
+        raise DeployError(f"synth failed: {last_line(str(error))} (full output: {log})") from None
     bootstrap = StackWorkspace(stacks_dir / BOOTSTRAP_STACK, cloud.endpoint_url)
     workspace = StackWorkspace(stacks_dir / f"pipeline-{environment}", cloud.endpoint_url)
     document = json.loads((workspace.stack_dir / "cdk.tf.json").read_text())
     backend = document["terraform"]["backend"]["s3"]
-
-    def apply_bootstrap() -> None:
-        bootstrap.init(on_line=on_line)
-        bootstrap.apply(on_line=on_line)
+    apply_bootstrap = _StackRun(bootstrap, log_dir, parallelism, on_line)
+    apply_environment = _StackRun(workspace, log_dir, parallelism, on_line)
 
     on_phase("bootstrap apply")
-    state_ready = _state_ready(cloud, backend)
-    background = _Background("bootstrap-apply", apply_bootstrap)
-    background.start()
-    try:
-        wait_for(
-            f"the state bucket {backend['bucket']}",
-            lambda: background.error is not None or state_ready(),
-            timeout=STATE_READY_TIMEOUT_SECONDS,
-        )
-        if background.error is not None:
-            background.result()
+    if sequential:
+        apply_bootstrap()
         on_phase(f"pipeline-{environment} apply")
-        workspace.init(on_line=on_line)
-        workspace.apply(on_line=on_line)
-    finally:
-        background.result()
+        apply_environment()
+    else:
+        state_ready = _state_ready(cloud, backend)
+        background = _Background("bootstrap-apply", apply_bootstrap)
+        background.start()
+        try:
+            wait_for(
+                f"the state bucket {backend['bucket']}",
+                lambda: background.error is not None or state_ready(),
+                timeout=STATE_READY_TIMEOUT_SECONDS,
+            )
+            if background.error is not None:
+                background.result()
+            on_phase(f"pipeline-{environment} apply")
+            apply_environment()
+        finally:
+            background.result()
     return LocalDeployment(
         cloud=cloud,
         environment=environment,

@@ -157,7 +157,7 @@ class WorkflowTrigger(Construct):
         self.role = IamRole(
             self,
             "role",
-            name=f"{props.rule_name}-role",
+            name=f"{props.rule_name}-events-role",
             assume_role_policy=self.trust_document.json,
         )
         self.policy_document = DataAwsIamPolicyDocument(

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from tools.build_layer import LAYER_DIR, layer_archive
-from tools.localcloud import PROJECT_ROOT, LocalCloud
+from tools.localcloud import LocalCloud
+from tools.localcloud.settings import PROJECT_ROOT
 
 from .conftest import wait_for
 
