@@ -31,6 +31,7 @@ from cdktf_cdktf_provider_aws.sfn_state_machine import (
 )
 from constructs import Construct
 
+from constructs_lib.base.dead_letter_queue import DeadLetterQueue
 from constructs_lib.base.log_groups import encrypted_log_group
 from constructs_lib.base.policy_statements import service_assume_role
 from constructs_lib.base.python_function import PythonFunction
@@ -80,6 +81,8 @@ class StateMachineProps:
     # Logs each state's input and output; off only if payloads ever carry secrets.
     include_execution_data: bool = True
     active_tracing: bool = True
+    # The queue the definition's failure records go to (sqs:SendMessage); None: no such task.
+    failure_queue: DeadLetterQueue | None = None
 
     def __post_init__(self) -> None:
         if not _STATE_MACHINE_NAME.fullmatch(self.state_machine_name):
@@ -204,6 +207,27 @@ class LoggedStateMachine(Construct):
                 sid="DeliverExecutionLogs", actions=list(LOG_DELIVERY_ACTIONS), resources=["*"]
             ),
         ]
+        if props.failure_queue is not None:
+            statements += [
+                DataAwsIamPolicyDocumentStatement(
+                    sid="RecordFailures",
+                    actions=["sqs:SendMessage"],
+                    resources=[props.failure_queue.queue.arn],
+                ),
+                # The queue is SSE-KMS: sending needs a data key, only by way of SQS.
+                DataAwsIamPolicyDocumentStatement(
+                    sid="EncryptFailureRecords",
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                    resources=[props.kms_key_arn],
+                    condition=[
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="StringEquals",
+                            variable="kms:ViaService",
+                            values=[f"sqs.{props.region}.amazonaws.com"],
+                        )
+                    ],
+                ),
+            ]
         if props.active_tracing:
             statements.append(
                 DataAwsIamPolicyDocumentStatement(

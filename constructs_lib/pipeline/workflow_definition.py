@@ -5,7 +5,10 @@
 
 Each task invokes one Lambda function, retries Lambda service errors and throttling with
 exponential backoff and jitter, retries errors from our own code more sparingly, and on
-final failure is caught into a named ``Fail`` state that carries the original cause.
+final failure is caught into a named ``Fail`` state that carries the original cause. With a
+failure queue, the caught failure first sends the execution's original input (the object
+event), the failed state, the error and its cause to that queue, so nothing is lost: the
+operator redrives it from there, as for the processor's asynchronous failures.
 
 ``build_definition`` turns those rules into an Amazon States Language document from plain
 Python data; tests validate it with the npm ``asl-validator``. State names and the result
@@ -19,6 +22,10 @@ from typing import Any
 
 # The optimized Lambda integration: the function's result arrives under "Payload".
 LAMBDA_INVOKE_RESOURCE = "arn:aws:states:::lambda:invoke"
+# The optimized SQS integration: the failure record goes to the failure queue.
+SQS_SEND_RESOURCE = "arn:aws:states:::sqs:sendMessage"
+# Sending the failure record retries any error this often before the execution fails anyway.
+FAILURE_RECORD_MAX_ATTEMPTS = 3
 # Transient Lambda service failures and throttling, as the Step Functions console lists them.
 LAMBDA_SERVICE_ERRORS = (
     "Lambda.ServiceException",
@@ -49,6 +56,13 @@ PROCESSING_PATH = "$.processing"
 NOTICE_PATH = "$.notice"
 NOTIFICATION_PATH = "$.notification"
 FAILURE_PATH = "$.failure"
+# Where an error of sending the failure record lands (FAILURE_PATH keeps the original one).
+FAILURE_RECORD_ERROR_PATH = "$.failure_record_error"
+
+
+def failure_record_state(step_state: str) -> str:
+    """The state that sends ``step_state``'s caught failure to the failure queue."""
+    return f"Record{step_state}Failure"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,8 +102,12 @@ def build_definition(
     process_function_arn: str,
     notify_function_arn: str,
     retry: RetryPolicy,
+    failure_queue_url: str | None = None,
 ) -> dict[str, Any]:
     """The workflow as an Amazon States Language document (plain data, JSON-serialisable).
+
+    With ``failure_queue_url``, a step's final failure is sent to that queue before the
+    execution fails: ``{"failed_state", "error", "cause", "execution", "input"}``.
 
     The steps' data contract: validate returns
     ``{"valid", "errors", "object"}``, process takes ``{"object"}`` and returns
@@ -120,7 +138,9 @@ def build_definition(
         result_fields: tuple[str, ...],
         result_path: str,
         failure_state: str,
+        step_state: str,
     ) -> dict[str, Any]:
+        caught = failure_state if failure_queue_url is None else failure_record_state(step_state)
         return {
             "Type": "Task",
             "Resource": LAMBDA_INVOKE_RESOURCE,
@@ -129,9 +149,43 @@ def build_definition(
             "ResultSelector": {f"{name}.$": f"$.Payload.{name}" for name in result_fields},
             "ResultPath": result_path,
             "Retry": retriers,
-            "Catch": [
-                {"ErrorEquals": ["States.ALL"], "ResultPath": FAILURE_PATH, "Next": failure_state}
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": FAILURE_PATH, "Next": caught}],
+        }
+
+    def record_failure(step_state: str, failure_state: str) -> dict[str, Any]:
+        return {
+            "Type": "Task",
+            "Comment": f"Keeps the object whose {step_state} step failed, with the error.",
+            "Resource": SQS_SEND_RESOURCE,
+            "Parameters": {
+                "QueueUrl": failure_queue_url,
+                "MessageBody": {
+                    "failed_state": step_state,
+                    "error.$": f"{FAILURE_PATH}.Error",
+                    "cause.$": f"{FAILURE_PATH}.Cause",
+                    "execution.$": "$$.Execution.Id",
+                    "input.$": "$$.Execution.Input",
+                },
+            },
+            "ResultPath": None,
+            "Retry": [
+                {
+                    "ErrorEquals": ["States.ALL"],
+                    "IntervalSeconds": retry.interval_seconds,
+                    "MaxAttempts": FAILURE_RECORD_MAX_ATTEMPTS,
+                    "BackoffRate": retry.backoff_rate,
+                    "JitterStrategy": JITTER_STRATEGY,
+                }
             ],
+            # The execution fails either way; the Fail state still carries the step's cause.
+            "Catch": [
+                {
+                    "ErrorEquals": ["States.ALL"],
+                    "ResultPath": FAILURE_RECORD_ERROR_PATH,
+                    "Next": failure_state,
+                }
+            ],
+            "Next": failure_state,
         }
 
     def fail(error: str, step: str) -> dict[str, Any]:
@@ -155,6 +209,7 @@ def build_definition(
                     ("valid", "errors", "object"),
                     VALIDATION_PATH,
                     VALIDATION_FAILED_STATE,
+                    VALIDATE_STATE,
                 ),
                 "Next": CHOICE_STATE,
             },
@@ -176,6 +231,7 @@ def build_definition(
                     ("record_id", "created"),
                     PROCESSING_PATH,
                     PROCESSING_FAILED_STATE,
+                    PROCESS_STATE,
                 ),
                 "Next": PROCESSED_NOTICE_STATE,
             },
@@ -208,11 +264,24 @@ def build_definition(
                     ("message_id",),
                     NOTIFICATION_PATH,
                     NOTIFICATION_FAILED_STATE,
+                    NOTIFY_STATE,
                 ),
                 "End": True,
             },
             VALIDATION_FAILED_STATE: fail("ValidationFailed", "validate"),
             PROCESSING_FAILED_STATE: fail("ProcessingFailed", "process"),
             NOTIFICATION_FAILED_STATE: fail("NotificationFailed", "notify"),
+            **(
+                {}
+                if failure_queue_url is None
+                else {
+                    failure_record_state(step): record_failure(step, failed)
+                    for step, failed in (
+                        (VALIDATE_STATE, VALIDATION_FAILED_STATE),
+                        (PROCESS_STATE, PROCESSING_FAILED_STATE),
+                        (NOTIFY_STATE, NOTIFICATION_FAILED_STATE),
+                    )
+                }
+            ),
         },
     }

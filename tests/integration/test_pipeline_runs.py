@@ -37,6 +37,7 @@ from constructs_lib.pipeline.workflow_definition import (
     PROCESSING_FAILED_STATE,
     REJECTED_NOTICE_STATE,
     VALIDATE_STATE,
+    failure_record_state,
 )
 from tools.local_stack import LocalDeployment, wait_for
 from tools.localcloud import LocalCloud
@@ -332,58 +333,49 @@ def processor_cannot_write(dev: LocalDeployment) -> Iterator[str]:
         lam.update_function_configuration(FunctionName=name, Environment={"Variables": original})
 
 
-def test_a_processor_failure_fails_the_execution_with_the_original_object(
+def test_a_processor_failure_keeps_the_original_object_in_the_failure_queue(
     dev: LocalDeployment, notices: NoticeInbox, processor_cannot_write: str
 ) -> None:
-    # Given a processor whose every write fails (its table is missing)
+    # Given a processor whose every write fails (its table is missing) and an empty
+    # failure queue
     key = unique_key(dev, "processor-fails")
+    failure_queue = dev.output("dlq_queue_url")
+    drain(dev, failure_queue)
 
     # When an object is uploaded
     dev.client("s3").put_object(Bucket=dev.output("ingest_bucket_name"), Key=key, Body=b"x")
 
-    # Then the process step was retried once (dev's task_error_max_attempts), then caught
-    # into ProcessingFailed, and the execution failed carrying the processor's own error
+    # Then the process step was retried once (dev's task_error_max_attempts), then caught:
+    # its failure was sent to the failure queue and the execution failed with the
+    # processor's own error
     (execution,) = ended_executions(dev, key, count=1)
     assert execution["status"] == "FAILED", execution
     events = history(dev, execution["executionArn"])
     states = entered_states(events)
-    assert states[-2:] == [PROCESS_STATE, PROCESSING_FAILED_STATE]
+    assert states[-3:] == [
+        PROCESS_STATE,
+        failure_record_state(PROCESS_STATE),
+        PROCESSING_FAILED_STATE,
+    ]
     assert NOTIFY_STATE not in states
     failed_tasks = [e for e in events if e["type"] == "TaskFailed"]
     assert len(failed_tasks) == 1 + DEV.workflow.task_error_max_attempts
     assert all("RecordWriteError" in e["taskFailedEventDetails"]["error"] for e in failed_tasks)
     assert execution["error"] == "Pipeline.ProcessingFailed"
     assert "ResourceNotFoundException" in execution["cause"]
-    # And the original object stays in the execution's input (what a redrive starts again)
-    assert json.loads(execution["input"])["key"] == key
+    # And the failure queue holds exactly one record of it: the execution's original input
+    # (the object, what a redrive starts again), the failed state and the error
+    (message,) = wait_for("the failure record", lambda: drain(dev, failure_queue), timeout=30)
+    record = json.loads(message["Body"])
+    assert record["failed_state"] == PROCESS_STATE
+    assert record["execution"] == execution["executionArn"]
+    assert record["input"] == json.loads(execution["input"])
+    assert record["input"]["key"] == key
+    assert "RecordWriteError" in record["error"]
+    assert "ResourceNotFoundException" in record["cause"]
     # And nothing was recorded, and no notice was sent
     assert dev.records(key) == []
     assert notices.notices_for(key) == []
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "On the workflow path a processor failure ends the execution FAILED "
-        "(Pipeline.ProcessingFailed) and nothing sends its input to a failure destination: "
-        "the rule target's DLQ only gets events EventBridge could not start, and the "
-        "processor's on-failure destination only applies to asynchronous invocations."
-    ),
-)
-def test_a_workflow_processor_failure_lands_its_event_in_a_failure_destination(
-    dev: LocalDeployment, processor_cannot_write: str
-) -> None:
-    # Given a processor whose every write fails
-    key = unique_key(dev, "failure-destination")
-    queues = [dev.output("dlq_queue_url"), dev.output("workflow_trigger_dlq_queue_url")]
-    for queue_url in queues:
-        drain(dev, queue_url)
-    # When an object is uploaded and its execution has ended
-    dev.client("s3").put_object(Bucket=dev.output("ingest_bucket_name"), Key=key, Body=b"x")
-    (execution,) = ended_executions(dev, key, count=1)
-    # Then a failure destination holds the original object's event
-    bodies = [m["Body"] for queue_url in queues for m in drain(dev, queue_url)]
-    assert any(key in body for body in bodies), (execution["status"], bodies)
 
 
 def test_a_redriven_event_that_fails_reaches_the_on_failure_destination_intact(

@@ -22,10 +22,12 @@ from constructs_lib.pipeline.workflow_definition import (
     PROCESSED_NOTICE_STATE,
     PROCESSING_FAILED_STATE,
     REJECTED_NOTICE_STATE,
+    SQS_SEND_RESOURCE,
     VALIDATE_STATE,
     VALIDATION_FAILED_STATE,
     RetryPolicy,
     build_definition,
+    failure_record_state,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[4]
@@ -47,12 +49,16 @@ TASKS = {
 }
 
 
-def definition(retry: RetryPolicy = RETRY) -> dict[str, Any]:
+FAILURE_QUEUE_URL = f"https://sqs.us-west-2.amazonaws.com/{ACCOUNT}/evpipe-test-dlq"
+
+
+def definition(retry: RetryPolicy = RETRY, failure_queue_url: str | None = None) -> dict[str, Any]:
     return build_definition(
         validate_function_arn=VALIDATE_ARN,
         process_function_arn=PROCESS_ARN,
         notify_function_arn=NOTIFY_ARN,
         retry=retry,
+        failure_queue_url=failure_queue_url,
     )
 
 
@@ -226,3 +232,41 @@ def test_rendering_is_stable_json() -> None:
 def test_invalid_retry_policy_names_the_field(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
         RetryPolicy(**overrides)
+
+
+def test_definition_with_a_failure_queue_is_valid_amazon_states_language(tmp_path: Path) -> None:
+    # Given the definition that records failures in a queue
+    document = definition(failure_queue_url=FAILURE_QUEUE_URL)
+    # When the reference validator checks it / Then it is accepted
+    result = asl_validate(document, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("task", list(TASKS))
+def test_with_a_failure_queue_a_caught_failure_is_sent_there_before_failing(task: str) -> None:
+    # Given the definition with a failure queue
+    states = definition(failure_queue_url=FAILURE_QUEUE_URL)["States"]
+    _, fail_state = TASKS[task]
+    record = failure_record_state(task)
+    # Then the task's catch goes to its record state, keeping the error at $.failure
+    assert states[task]["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": record}
+    ]
+    # And that state sends the original input, the failed state and the error to the queue
+    sender = states[record]
+    assert (sender["Type"], sender["Resource"]) == ("Task", SQS_SEND_RESOURCE)
+    assert sender["Parameters"]["QueueUrl"] == FAILURE_QUEUE_URL
+    assert sender["Parameters"]["MessageBody"] == {
+        "failed_state": task,
+        "error.$": "$.failure.Error",
+        "cause.$": "$.failure.Cause",
+        "execution.$": "$$.Execution.Id",
+        "input.$": "$$.Execution.Input",
+    }
+    # And then fails into the task's own Fail state, whether the send worked or not,
+    # without overwriting the step's error
+    assert sender["Next"] == fail_state
+    (catch,) = sender["Catch"]
+    assert catch["Next"] == fail_state
+    assert catch["ResultPath"] != "$.failure"
+    assert sender["ResultPath"] is None
