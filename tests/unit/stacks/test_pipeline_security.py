@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pipeline_common.api_contract import RECORDS_WRITE_SCHEMA
 
+from config.emulator import AWS_INTENT, EmulatorProfile
 from tools.ci.terraform import synth_app
 
 Stacks = dict[str, dict[str, Any]]
@@ -224,7 +225,7 @@ def test_state_machine_role_trusts_only_its_own_state_machine(
     stack = synthesized_stacks["pipeline-dev"]
     found = conditions(_statement(stack, "workflow_state-machine_trust"))
     assert found["aws:SourceAccount"][0].startswith("${data.aws_caller_identity.")
-    assert found["aws:SourceArn"][0].endswith(":stateMachine:evpipe-dev-ingest")
+    assert found["aws:SourceArn"][0].endswith(":stateMachine:evpipe-dev-ingest-workflow")
 
 
 # Finding 8: suppressions only where a wildcard needs them
@@ -268,6 +269,14 @@ def test_network_interface_actions_name_their_subnets_groups_and_interfaces(
 # Finding 4: alarms reach someone
 
 
+def alarm_topic(stack: dict[str, Any]) -> dict[str, Any]:
+    (topic,) = [
+        body for name, body in of_type(stack, "aws_sns_topic").items()
+        if name.startswith("operations_alarm-topic")
+    ]  # fmt: skip
+    return topic
+
+
 @pytest.fixture(scope="module")
 def prod_with_subscribers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = synth_app(
@@ -301,8 +310,7 @@ def test_alarm_subscribers_from_synth_variables_hear_every_alarm(
     assert all(
         "arn:aws:sns:us-west-2:123456789012:chatops" in alarm["alarm_actions"] for alarm in alarms
     )
-    (topic,) = of_type(stack, "aws_sns_topic").values()
-    assert "precondition" not in topic.get("lifecycle", {})
+    assert "precondition" not in alarm_topic(stack).get("lifecycle", {})
 
 
 @pytest.mark.parametrize("env", ["staging", "prod"])
@@ -310,7 +318,7 @@ def test_alarms_that_would_page_nobody_refuse_a_plan_against_aws(
     synthesized_stacks: Stacks, env: str
 ) -> None:
     # Given an AWS synth with alarm actions on and no subscriber set
-    (topic,) = of_type(synthesized_stacks[f"pipeline-{env}"], "aws_sns_topic").values()
+    topic = alarm_topic(synthesized_stacks[f"pipeline-{env}"])
     # Then terraform plan stops at the topic's precondition, naming the variable to set
     (precondition,) = topic["lifecycle"]["precondition"]
     assert precondition["condition"] is False
@@ -321,5 +329,11 @@ def test_alarms_that_would_page_nobody_refuse_a_plan_against_aws(
 def test_silent_dev_alarms_and_emulator_synths_refuse_nothing(
     synthesized_stacks: Stacks,
 ) -> None:
-    (topic,) = of_type(synthesized_stacks["pipeline-dev"], "aws_sns_topic").values()
+    # Given dev (alarm actions off) / Then its plan is never refused
+    topic = alarm_topic(synthesized_stacks["pipeline-dev"])
     assert "precondition" not in topic.get("lifecycle", {})
+    # And an emulator deployment, which pages nobody, does not ask for a subscriber
+    assert AWS_INTENT.require_alarm_subscriber
+    assert (
+        not EmulatorProfile(endpoint_url="http://127.0.0.1:4566").intent().require_alarm_subscriber
+    )
