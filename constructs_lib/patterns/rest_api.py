@@ -151,7 +151,7 @@ class RestApiProps:
     web_acl_arn: str | None = None
     no_web_acl_reason: str | None = None
     # Browser origins the OPTIONS preflight answers (API Gateway answers, not the function).
-    cors_allowed_origins: Sequence[str] = ()
+    cors_allowed_origins: Sequence[str]
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.name) <= 1024:
