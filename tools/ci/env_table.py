@@ -97,6 +97,9 @@ def _sizing(function: str) -> Callable[[EnvironmentConfig], str]:
     return render
 
 
+_AUTH_LABELS = {"api_key": "API key (allowed in dev only)", "iam": "IAM (SigV4)"}
+
+
 def _quota(env: EnvironmentConfig) -> str:
     if env.api.auth != "api_key":
         return "no API keys (SigV4)"
@@ -143,7 +146,10 @@ ROWS: tuple[Row, ...] = (
     ("Buckets force_destroy", lambda e: _on_off(e.force_destroy)),
     ("Noncurrent object versions kept", lambda e: f"{e.noncurrent_version_expiration_days} days"),
     ("API variants", lambda e: e.api.variants),
-    ("API authorization", lambda e: e.api.auth + (", open GET" if e.api.open_read_access else "")),
+    (
+        "REST API authorization",
+        lambda e: _AUTH_LABELS[e.api.auth] + (", open GET" if e.api.open_read_access else ""),
+    ),
     (
         "API throttle (rate / burst)",
         lambda e: f"{e.api.throttle.rate_limit:g} / {e.api.throttle.burst_limit}",
