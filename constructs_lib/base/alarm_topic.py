@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cdktf import TerraformLocal
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
@@ -72,10 +73,19 @@ class AlarmTopic(Construct):
             self, "topic", name=props.topic_name, kms_master_key_id=props.kms_key_arn
         )
         if props.refuse_without_subscribers is not None:
-            # Known at synth time, so `terraform plan` stops before it changes anything.
+            # Known at synth time, so `terraform plan` stops before it changes anything. The
+            # condition reads a local: Terraform refuses a condition that refers to nothing.
+            subscribers = TerraformLocal(self, "subscribers", [])
             self.topic.add_override(
                 "lifecycle.precondition",
-                [{"condition": False, "error_message": props.refuse_without_subscribers}],
+                [
+                    {
+                        "condition": (
+                            f"${{length(local.{subscribers.friendly_unique_id}) > 0}}"
+                        ),
+                        "error_message": props.refuse_without_subscribers,
+                    }
+                ],
             )
         account_id = DataAwsCallerIdentity(self, "caller").account_id
         partition = DataAwsPartition(self, "partition").partition

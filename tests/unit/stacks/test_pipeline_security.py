@@ -321,7 +321,10 @@ def test_alarms_that_would_page_nobody_refuse_a_plan_against_aws(
     topic = alarm_topic(synthesized_stacks[f"pipeline-{env}"])
     # Then terraform plan stops at the topic's precondition, naming the variable to set
     (precondition,) = topic["lifecycle"]["precondition"]
-    assert precondition["condition"] is False
+    stack = synthesized_stacks[f"pipeline-{env}"]
+    (local,) = [name for name in stack["locals"] if name.startswith("operations_alarm-topic")]
+    assert precondition["condition"] == f"${{length(local.{local}) > 0}}"
+    assert stack["locals"][local] == []
     assert "PIPELINE_ALARM_EMAIL" in precondition["error_message"]
     assert of_type(synthesized_stacks[f"pipeline-{env}"], "aws_sns_topic_subscription") == {}
 

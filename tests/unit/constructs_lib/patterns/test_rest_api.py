@@ -468,9 +468,7 @@ def test_preflights_are_mock_integrations_that_answer_cors_without_lambda(
     mocks = [i for i in of_type(out, "aws_api_gateway_integration").values() if i["type"] == "MOCK"]
     assert len(mocks) == 2
     assert all("uri" not in mock for mock in mocks)
-    answers = {
-        name: body for name, body in of_type(out, "aws_api_gateway_integration_response").items()
-    }
+    answers = dict(of_type(out, "aws_api_gateway_integration_response"))
     assert len(answers) == 2
     records = next(body for name, body in answers.items() if "options-records_" in name)
     headers = records["response_parameters"]
