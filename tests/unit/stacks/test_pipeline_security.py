@@ -270,6 +270,7 @@ def test_network_interface_actions_name_their_subnets_groups_and_interfaces(
 
 
 def alarm_topic(stack: dict[str, Any]) -> dict[str, Any]:
+    topic: dict[str, Any]
     (topic,) = [
         body for name, body in of_type(stack, "aws_sns_topic").items()
         if name.startswith("operations_alarm-topic")
