@@ -80,9 +80,7 @@ class AlarmTopic(Construct):
                 "lifecycle.precondition",
                 [
                     {
-                        "condition": (
-                            f"${{length(local.{subscribers.friendly_unique_id}) > 0}}"
-                        ),
+                        "condition": (f"${{length(local.{subscribers.friendly_unique_id}) > 0}}"),
                         "error_message": props.refuse_without_subscribers,
                     }
                 ],
