@@ -74,13 +74,15 @@ class AlarmTopic(Construct):
         )
         if props.refuse_without_subscribers is not None:
             # Known at synth time, so `terraform plan` stops before it changes anything. The
-            # condition reads a local: Terraform refuses a condition that refers to nothing.
-            subscribers = TerraformLocal(self, "subscribers", [])
+            # condition reads a local (Terraform refuses a condition that refers to nothing),
+            # an object because checkov's JSON parser stops on a top-level list.
+            subscribers = TerraformLocal(self, "subscribers", {"email": [], "https": []})
+            name = subscribers.friendly_unique_id
             self.topic.add_override(
                 "lifecycle.precondition",
                 [
                     {
-                        "condition": (f"${{length(local.{subscribers.friendly_unique_id}) > 0}}"),
+                        "condition": f"${{length(flatten(values(local.{name}))) > 0}}",
                         "error_message": props.refuse_without_subscribers,
                     }
                 ],

@@ -324,8 +324,8 @@ def test_alarms_that_would_page_nobody_refuse_a_plan_against_aws(
     (precondition,) = topic["lifecycle"]["precondition"]
     stack = synthesized_stacks[f"pipeline-{env}"]
     (local,) = [name for name in stack["locals"] if name.startswith("operations_alarm-topic")]
-    assert precondition["condition"] == f"${{length(local.{local}) > 0}}"
-    assert stack["locals"][local] == []
+    assert precondition["condition"] == f"${{length(flatten(values(local.{local}))) > 0}}"
+    assert stack["locals"][local] == {"email": [], "https": []}
     assert "PIPELINE_ALARM_EMAIL" in precondition["error_message"]
     assert of_type(synthesized_stacks[f"pipeline-{env}"], "aws_sns_topic_subscription") == {}
 
