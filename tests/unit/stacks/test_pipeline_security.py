@@ -5,6 +5,9 @@ conditions, narrow suppressions and alarms that reach someone."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -156,12 +159,9 @@ def test_no_policy_outside_the_key_and_workflow_spells_the_aws_partition(
 def test_a_region_outside_the_commercial_partition_is_refused(tmp_path: Path, region: str) -> None:
     # Given a synth for a GovCloud or China region
     # When main.py runs, Then it stops with one line and writes no stack
-    import subprocess
-    import sys
-
     result = subprocess.run(
         [sys.executable, "main.py"],
-        env={**__import__("os").environ, "PIPELINE_REGION": region, "CDKTF_OUTDIR": str(tmp_path)},
+        env={**os.environ, "PIPELINE_REGION": region, "CDKTF_OUTDIR": str(tmp_path)},
         capture_output=True,
         text=True,
         check=False,
@@ -341,3 +341,25 @@ def test_silent_dev_alarms_and_emulator_synths_refuse_nothing(
     assert (
         not EmulatorProfile(endpoint_url="http://127.0.0.1:4566").intent().require_alarm_subscriber
     )
+
+
+def test_synth_warns_once_per_environment_whose_alarms_reach_nobody(tmp_path: Path) -> None:
+    # Given a synth of dev (silent alarms) and prod (alarm actions on) with no subscriber set
+    environ = {
+        name: value for name, value in os.environ.items() if not name.startswith("PIPELINE_ALARM")
+    }
+    result = subprocess.run(
+        [sys.executable, "main.py"],
+        env={**environ, "PIPELINE_ENVIRONMENTS": "dev,prod", "CDKTF_OUTDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # When it finishes, Then it succeeded and printed one warning naming prod and the variable
+    assert result.returncode == 0, result.stderr[-2000:]
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        "warning: evpipe-prod: alarm actions are on but nobody is subscribed; set "
+        "PIPELINE_ALARM_EMAIL (or PIPELINE_ALARM_HTTPS_URL or PIPELINE_ALARM_TOPIC_ARN) and "
+        "synthesize again"
+    ]
