@@ -11,7 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from constructs_lib.aws_limits import require_bool, require_int_range, require_one_of
+from constructs_lib.aws_limits import (
+    WAF_RATE_LIMIT_RANGE,
+    require_bool,
+    require_int_range,
+    require_one_of,
+)
 from constructs_lib.patterns.api_routes import (
     API_AUTH_MODES,
     WILDCARD_ORIGIN,
@@ -30,8 +35,11 @@ MAX_PAGE_SIZE_RANGE = (1, 1000)
 DEFAULT_VARIANTS: ApiVariant = "rest"
 # A local web front end during development; deployed environments list their own sites.
 DEFAULT_CORS_ALLOWED_ORIGINS = ("http://localhost:3000",)
-# Keys tie every caller to a usage plan with a quota; IAM suits service-to-service callers.
-DEFAULT_AUTH: ApiAuth = "api_key"
+# SigV4: every caller is an IAM principal with a policy allowing execute-api:Invoke. AWS does
+# not count API keys as authentication, so they are allowed only where auth_may_use_api_key.
+DEFAULT_AUTH: ApiAuth = "iam"
+# Requests one client IP may send per 5 minutes before the REST stage's web ACL blocks it.
+DEFAULT_WEB_ACL_RATE_LIMIT = 2000
 # Items per page of GET /records unless the caller asks for fewer.
 DEFAULT_MAX_PAGE_SIZE = 100
 
@@ -56,6 +64,10 @@ class ApiSettings:
     jwt_issuer: str | None = None
     jwt_audience: tuple[str, ...] = ()
     max_page_size: int = DEFAULT_MAX_PAGE_SIZE
+    # The REST stage's WAFv2 web ACL (rate limit, AWS managed rules, logging); turning it off
+    # takes a reason, recorded as the checkov suppression.
+    web_acl_rate_limit: int | None = DEFAULT_WEB_ACL_RATE_LIMIT
+    no_web_acl_reason: str | None = None
     # API Gateway's CloudWatch role is one per account and region; the stack that sets it
     # owns it. Turn off where another stack or the landing zone already manages it.
     manage_account_cloudwatch_role: bool = True
@@ -82,6 +94,24 @@ class ApiSettings:
             raise ValueError(
                 f"{prefix}.cors_allowed_origins may be '*' only in dev, not in {environment}; "
                 "list the sites that call the API"
+            )
+        if self.auth == "api_key" and environment != "dev":
+            raise ValueError(
+                f"{prefix}.auth may be 'api_key' only in dev, not in {environment}: an API key "
+                "is not authentication; use 'iam' (SigV4)"
+            )
+        if (self.web_acl_rate_limit is None) == (self.no_web_acl_reason is None):
+            raise ValueError(
+                f"{prefix}: set exactly one of web_acl_rate_limit and no_web_acl_reason"
+            )
+        if self.no_web_acl_reason is not None and environment != "dev":
+            raise ValueError(
+                f"{prefix}.no_web_acl_reason: the REST stage in {environment} must have a web "
+                "ACL; set web_acl_rate_limit"
+            )
+        if self.web_acl_rate_limit is not None:
+            require_int_range(
+                f"{prefix}.web_acl_rate_limit", self.web_acl_rate_limit, WAF_RATE_LIMIT_RANGE
             )
         require_bool(f"{prefix}.open_read_access", self.open_read_access)
         self.throttle.validate(f"{prefix}.throttle")

@@ -15,6 +15,9 @@ PIPELINE_FORCE_VPC       "1" attaches every function to the private VPC even whe
                          leaves it off (dev), e.g. to rehearse prod's network on an emulator
 PIPELINE_INGEST_PATH     "workflow" or "queue" overrides every synthesized environment's
                          ingest_path (config/ingest.py); unset keeps each profile's choice
+PIPELINE_ALARM_EMAIL, PIPELINE_ALARM_HTTPS_URL, PIPELINE_ALARM_TOPIC_ARN
+                         comma-separated alarm subscribers added to every synthesized
+                         environment (constructs_lib.specs.AlarmSubscribers)
 AWS_ENDPOINT_URL         when set, every AWS call (provider and backend) goes to this emulator
 """
 
@@ -22,13 +25,14 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
 from config.emulator import AWS_INTENT, DeploymentIntent, EmulatorProfile
 from config.environments import DEFAULT_PROJECT, DEFAULT_REGION, ENVIRONMENT_NAMES
 from config.ingest import INGEST_PATH_VARIABLE, IngestPath, parse_ingest_path
+from constructs_lib.specs import AlarmSubscribers
 
 StateBackendKind = Literal["s3", "local"]
 
@@ -67,6 +71,8 @@ class DeploymentTarget:
     force_vpc: bool = False
     # Replaces every environment's ingest_path (PIPELINE_INGEST_PATH); None keeps the profile's.
     ingest_path: IngestPath | None = None
+    # Added to every environment's alarm subscribers (PIPELINE_ALARM_*).
+    alarm_subscribers: AlarmSubscribers = field(default_factory=AlarmSubscribers)
 
     @property
     def is_emulator(self) -> bool:
@@ -104,6 +110,7 @@ class DeploymentTarget:
             raise ConfigError(f"PIPELINE_FORCE_VPC must be '0' or '1', got {force_vpc!r}")
         try:
             ingest_path = parse_ingest_path(environ.get(INGEST_PATH_VARIABLE, ""))
+            alarm_subscribers = AlarmSubscribers.from_environ(environ)
         except ValueError as error:
             raise ConfigError(str(error)) from None
         return cls(
@@ -114,6 +121,7 @@ class DeploymentTarget:
             emulator=EmulatorProfile(endpoint_url=endpoint_url) if endpoint_url else None,
             force_vpc=force_vpc == "1",
             ingest_path=ingest_path,
+            alarm_subscribers=alarm_subscribers,
         )
 
 

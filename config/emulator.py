@@ -28,6 +28,8 @@ class DeploymentIntent:
     endpoint: EndpointOverride | None = None
     # The TLS-only Deny statement on buckets.
     deny_insecure_transport: bool = True
+    # A plan fails while alarms would page nobody; nobody is paged from an emulator anyway.
+    require_alarm_subscriber: bool = True
 
 
 # Real AWS: nothing relaxed.
@@ -48,4 +50,5 @@ class EmulatorProfile:
                 secret_key=EMULATOR_SECRET_KEY,
             ),
             deny_insecure_transport=False,
+            require_alarm_subscriber=False,
         )

@@ -195,6 +195,13 @@ def build_environments(
                 ),
                 api=ApiSettings(
                     variants="both",
+                    # The local gateway enforces API keys but not SigV4; dev holds test data.
+                    auth="api_key",
+                    web_acl_rate_limit=None,
+                    no_web_acl_reason=(
+                        "dev holds throwaway test data behind an API key and per-key quota; the "
+                        "web ACL (rate limit, AWS managed rules) guards staging and prod."
+                    ),
                     cors_allowed_origins=("http://localhost:3000", "http://127.0.0.1:3000"),
                     throttle=ThrottleSettings(rate_limit=10, burst_limit=20),
                     quota=QuotaSettings(limit=10_000, period="DAY"),

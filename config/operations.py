@@ -7,7 +7,6 @@ fires, how sensitive the alarms are and whether they notify anyone.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from constructs_lib.aws_limits import (
@@ -16,15 +15,13 @@ from constructs_lib.aws_limits import (
     check_schedule_expression,
     require_int_range,
 )
-from constructs_lib.specs import AlarmThresholds
+from constructs_lib.specs import AlarmSubscribers, AlarmThresholds
 
 # Once a day is enough for a sweep over a day's uploads and keeps invocation cost negligible.
 DEFAULT_SCHEDULE_EXPRESSION = "rate(24 hours)"
 # Lambda's own defaults: two retries, events kept for six hours.
 DEFAULT_ASYNC_RETRY_ATTEMPTS = 2
 DEFAULT_MAX_EVENT_AGE_SECONDS = 21_600
-
-_EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,8 +38,9 @@ class OperationsSettings:
     thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)
     # False keeps the alarms (their states show on the dashboard) but notifies nobody.
     alarm_actions_enabled: bool = True
-    # Subscribed to the alarm topic when set; the address must confirm the subscription.
-    alarm_email: str | None = None
+    # Who hears the alarms. Usually empty here and given at synth time (PIPELINE_ALARM_EMAIL,
+    # PIPELINE_ALARM_HTTPS_URL, PIPELINE_ALARM_TOPIC_ARN), so addresses stay out of the code.
+    alarm_subscribers: AlarmSubscribers = field(default_factory=AlarmSubscribers)
     dashboard_enabled: bool = True
 
     def validate(self, prefix: str) -> None:
@@ -58,8 +56,9 @@ class OperationsSettings:
         )
         check_schedule_expression(f"{prefix}.schedule_expression", self.schedule_expression)
         self.thresholds.validate(f"{prefix}.thresholds")
-        if self.alarm_email is not None and not _EMAIL_PATTERN.fullmatch(self.alarm_email):
-            raise ValueError(
-                f"{prefix}.alarm_email must be an address like ops@example.com, "
-                f"got {self.alarm_email!r}"
-            )
+        self.alarm_subscribers.validate(f"{prefix}.alarm_subscribers")
+
+    @property
+    def alarms_reach_nobody(self) -> bool:
+        """Alarm actions are on, but no one is subscribed to hear them."""
+        return self.alarm_actions_enabled and not self.alarm_subscribers.any

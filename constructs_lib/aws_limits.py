@@ -130,6 +130,10 @@ def require_int(field_name: str, value: object, low: int, high: int | None = Non
         raise ValueError(f"{field_name} must be an integer {bounds}, got {value!r}")
 
 
+# WAFv2's bounds for a rate-based rule's limit, in requests per client IP per 5 minutes.
+WAF_RATE_LIMIT_RANGE = (10, 2_000_000_000)
+
+
 def require_int_range(field_name: str, value: object, bounds: tuple[int, int]) -> None:
     require_int(field_name, value, *bounds)
 
@@ -168,9 +172,20 @@ def require_one_of(field_name: str, value: object, allowed: Sequence[object]) ->
         )
 
 
+# Region prefixes of the partitions other than "aws" (GovCloud, China, the ISO regions).
+# ARNs are built from data.aws_partition, but service principals, the workflow's
+# arn:aws:states:::lambda:invoke and the managed WAF rules were never checked there.
+NON_COMMERCIAL_REGION_PREFIXES = ("us-gov-", "cn-", "us-iso-", "us-isob-", "eu-isoe-", "us-isof-")
+
+
 def check_region(field_name: str, region: str) -> None:
     if not isinstance(region, str) or not _REGION_PATTERN.match(region):
         raise ValueError(f"{field_name} {region!r} is not an AWS region name like 'us-west-2'")
+    if region.startswith(NON_COMMERCIAL_REGION_PREFIXES):
+        raise ValueError(
+            f"{field_name} {region!r} is outside the commercial AWS partition; this project "
+            "deploys only to commercial regions like 'us-west-2'"
+        )
 
 
 def check_log_retention(field_name: str, days: object) -> None:

@@ -8,6 +8,8 @@ imports cdktf, so ``config/`` builds and checks them without starting the jsii k
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -208,3 +210,92 @@ class EndpointOverride:
     def __post_init__(self) -> None:
         if not self.url.startswith(("http://", "https://")):
             raise ValueError(f"url must be an http(s) URL, got {self.url!r}")
+
+
+# Synth-time variables that add alarm subscribers to every synthesized environment; each holds
+# a comma-separated list.
+ALARM_EMAIL_VARIABLE = "PIPELINE_ALARM_EMAIL"
+ALARM_HTTPS_VARIABLE = "PIPELINE_ALARM_HTTPS_URL"
+ALARM_TOPIC_VARIABLE = "PIPELINE_ALARM_TOPIC_ARN"
+# A CloudWatch alarm takes at most five actions per state; the environment's topic is one.
+MAX_EXTRA_ALARM_TOPICS = 4
+_EMAIL = re.compile(r"[^@\s,]+@[^@\s,]+\.[^@\s,]+")
+_HTTPS_URL = re.compile(r"https://[^\s/,?#]+(?:/[^\s,]*)?")
+_TOPIC_ARN = re.compile(r"arn:aws:sns:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmSubscribers:
+    """Who hears the alarms: e-mail addresses and HTTPS endpoints subscribed to the alarm
+    topic, and existing topics (an on-call tool's, a chat integration's) that every alarm
+    also publishes to. E-mail and HTTPS subscribers must confirm before they receive anything.
+    """
+
+    emails: tuple[str, ...] = ()
+    https_urls: tuple[str, ...] = ()
+    topic_arns: tuple[str, ...] = ()
+
+    @property
+    def any(self) -> bool:
+        return bool(self.emails or self.https_urls or self.topic_arns)
+
+    def merged(self, other: AlarmSubscribers) -> AlarmSubscribers:
+        """These subscribers and ``other``'s, each listed once."""
+        return AlarmSubscribers(
+            emails=tuple(dict.fromkeys((*self.emails, *other.emails))),
+            https_urls=tuple(dict.fromkeys((*self.https_urls, *other.https_urls))),
+            topic_arns=tuple(dict.fromkeys((*self.topic_arns, *other.topic_arns))),
+        )
+
+    def validate(self, prefix: str) -> None:
+        for name, values, pattern, example in (
+            ("emails", self.emails, _EMAIL, "ops@example.com"),
+            ("https_urls", self.https_urls, _HTTPS_URL, "https://hooks.example.com/alarms"),
+            (
+                "topic_arns",
+                self.topic_arns,
+                _TOPIC_ARN,
+                "arn:aws:sns:us-west-2:123456789012:oncall",
+            ),
+        ):
+            if isinstance(values, str):
+                raise ValueError(f"{prefix}.{name} must be a tuple, not a string")
+            bad = [value for value in values if not pattern.fullmatch(value)]
+            if bad:
+                raise ValueError(
+                    f"{prefix}.{name} has {', '.join(map(repr, bad))}; expected values like "
+                    f"{example}"
+                )
+            if len(set(values)) != len(values):
+                raise ValueError(f"{prefix}.{name} lists a value more than once")
+        if len(self.topic_arns) > MAX_EXTRA_ALARM_TOPICS:
+            raise ValueError(
+                f"{prefix}.topic_arns may name at most {MAX_EXTRA_ALARM_TOPICS} topics "
+                "(an alarm takes five actions, one of them the environment's own topic)"
+            )
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> AlarmSubscribers:
+        """The subscribers the synth-time variables name; ValueError naming a bad variable."""
+        values = {
+            variable: tuple(
+                item.strip() for item in environ.get(variable, "").split(",") if item.strip()
+            )
+            for variable in (ALARM_EMAIL_VARIABLE, ALARM_HTTPS_VARIABLE, ALARM_TOPIC_VARIABLE)
+        }
+        subscribers = cls(
+            emails=values[ALARM_EMAIL_VARIABLE],
+            https_urls=values[ALARM_HTTPS_VARIABLE],
+            topic_arns=values[ALARM_TOPIC_VARIABLE],
+        )
+        for variable, field in (
+            (ALARM_EMAIL_VARIABLE, "emails"),
+            (ALARM_HTTPS_VARIABLE, "https_urls"),
+            (ALARM_TOPIC_VARIABLE, "topic_arns"),
+        ):
+            try:
+                cls(**{field: getattr(subscribers, field)}).validate("")
+            except ValueError as error:
+                detail = str(error).split(" ", 1)[1]
+                raise ValueError(f"{variable} {detail}") from None
+        return subscribers

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 
 from cdktf import App
 
 from config.deployment import DeploymentTarget
-from config.environments import build_environments
+from config.environments import EnvironmentConfig, build_environments
+from constructs_lib.pipeline.operations import no_subscriber_message
+from constructs_lib.specs import AlarmSubscribers
 from stacks.bootstrap_stack import BootstrapStack
 from stacks.pipeline_stack import PipelineStack
 
@@ -16,6 +19,17 @@ BOOTSTRAP_STACK_ID = "state-bootstrap"
 
 def pipeline_stack_id(environment: str) -> str:
     return f"pipeline-{environment}"
+
+
+def with_alarm_subscribers(
+    config: EnvironmentConfig, subscribers: AlarmSubscribers
+) -> EnvironmentConfig:
+    """``config`` whose alarms also reach ``subscribers`` (checked like the profile's own)."""
+    operations = replace(
+        config.operations,
+        alarm_subscribers=config.operations.alarm_subscribers.merged(subscribers),
+    )
+    return replace(config, operations=operations)
 
 
 def build_app(target: DeploymentTarget, outdir: str | None = None) -> App:
@@ -27,6 +41,17 @@ def build_app(target: DeploymentTarget, outdir: str | None = None) -> App:
             name: replace(config, ingest_path=target.ingest_path)
             for name, config in environments.items()
         }
+    if target.alarm_subscribers.any:
+        environments = {
+            name: with_alarm_subscribers(config, target.alarm_subscribers)
+            for name, config in environments.items()
+        }
+    for name in target.environments:
+        if environments[name].operations.alarms_reach_nobody:
+            # One line per environment; a plan against AWS refuses (Operations) until it is set.
+            print(
+                f"warning: {no_subscriber_message(environments[name].name_prefix)}", file=sys.stderr
+            )
     app = App(outdir=outdir) if outdir else App()
     BootstrapStack(app, BOOTSTRAP_STACK_ID, target=target)
     for name in target.environments:

@@ -46,6 +46,7 @@ class BootstrapStack(TerraformStack):
             self,
             "access-logs",
             bucket_name=f"{state.bucket}-access-logs",
+            source_buckets=(state.bucket,),
             deny_insecure_transport=intent.deny_insecure_transport,
             noncurrent_version_expiration_days=STATE_VERSION_RETENTION_DAYS,
         )

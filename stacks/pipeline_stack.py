@@ -134,6 +134,8 @@ class PipelineStack(AddressPinningStack):
                 jwt_issuer=api.jwt_issuer,
                 jwt_audience=api.jwt_audience,
                 manage_account_cloudwatch_role=api.manage_account_cloudwatch_role,
+                web_acl_rate_limit=api.web_acl_rate_limit,
+                no_web_acl_reason=api.no_web_acl_reason,
             ),
         )
         monitored: list[Monitored] = [self.foundation, self.ingest, self.api]
@@ -172,7 +174,8 @@ class PipelineStack(AddressPinningStack):
                 max_event_age_seconds=operations.max_event_age_seconds,
                 thresholds=operations.thresholds,
                 alarm_actions_enabled=operations.alarm_actions_enabled,
-                alarm_email=operations.alarm_email,
+                alarm_subscribers=operations.alarm_subscribers,
+                require_alarm_subscriber=intent.require_alarm_subscriber,
                 dashboard_enabled=operations.dashboard_enabled,
             ),
         )

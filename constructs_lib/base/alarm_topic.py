@@ -1,4 +1,4 @@
-"""The encrypted SNS topic CloudWatch alarms publish to, with optional e-mail subscribers."""
+"""The encrypted SNS topic CloudWatch alarms publish to, with its e-mail and HTTPS subscribers."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cdktf import TerraformLocal
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
@@ -14,6 +15,7 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
@@ -36,6 +38,9 @@ class AlarmTopicProps:
     # Only alarms whose names start with this may publish, e.g. "evpipe-prod-".
     alarm_name_prefix: str
     email_subscribers: Sequence[str] = ()
+    https_subscribers: Sequence[str] = ()
+    # Set when a plan must fail while nobody hears the alarms: the line Terraform prints.
+    refuse_without_subscribers: str | None = None
 
     def __post_init__(self) -> None:
         if not _TOPIC_NAME_PATTERN.fullmatch(self.topic_name):
@@ -52,6 +57,11 @@ class AlarmTopicProps:
             raise ValueError(f"email_subscribers has invalid address(es) {bad}")
         if len(set(self.email_subscribers)) != len(self.email_subscribers):
             raise ValueError("email_subscribers lists an address more than once")
+        bad = [url for url in self.https_subscribers if not url.startswith("https://")]
+        if bad:
+            raise ValueError(f"https_subscribers must be https:// URLs, got {bad}")
+        if len(set(self.https_subscribers)) != len(self.https_subscribers):
+            raise ValueError("https_subscribers lists a URL more than once")
 
 
 class AlarmTopic(Construct):
@@ -62,9 +72,26 @@ class AlarmTopic(Construct):
         self.topic = SnsTopic(
             self, "topic", name=props.topic_name, kms_master_key_id=props.kms_key_arn
         )
+        if props.refuse_without_subscribers is not None:
+            # Known at synth time, so `terraform plan` stops before it changes anything. The
+            # condition reads a local (Terraform refuses a condition that refers to nothing),
+            # an object because checkov's JSON parser stops on a top-level list.
+            subscribers = TerraformLocal(self, "subscribers", {"email": [], "https": []})
+            name = subscribers.friendly_unique_id
+            self.topic.add_override(
+                "lifecycle.precondition",
+                [
+                    {
+                        "condition": f"${{length(flatten(values(local.{name}))) > 0}}",
+                        "error_message": props.refuse_without_subscribers,
+                    }
+                ],
+            )
         account_id = DataAwsCallerIdentity(self, "caller").account_id
+        partition = DataAwsPartition(self, "partition").partition
         alarm_arns = (
-            f"arn:aws:cloudwatch:{props.region}:{account_id}:alarm:{props.alarm_name_prefix}*"
+            f"arn:{partition}:cloudwatch:{props.region}:{account_id}"
+            f":alarm:{props.alarm_name_prefix}*"
         )
         self.policy_document = DataAwsIamPolicyDocument(
             self,
@@ -104,4 +131,16 @@ class AlarmTopic(Construct):
                 endpoint=address,
             )
             for address in props.email_subscribers
+        ]
+        self.subscriptions += [
+            SnsTopicSubscription(
+                self,
+                f"https-{hashlib.sha256(url.encode()).hexdigest()[:12]}",
+                topic_arn=self.topic.arn,
+                protocol="https",
+                endpoint=url,
+                # The endpoint confirms by fetching the SubscribeURL SNS posts to it.
+                endpoint_auto_confirms=False,
+            )
+            for url in props.https_subscribers
         ]

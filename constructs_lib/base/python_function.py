@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cdktf import AssetType, Fn, TerraformAsset
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
 )
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
+from cdktf_cdktf_provider_aws.data_aws_region import DataAwsRegion
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.lambda_function import (
@@ -200,27 +203,45 @@ class PythonFunction(Construct):
                 )
             )
         if props.vpc is not None:
-            statements.append(
-                DataAwsIamPolicyDocumentStatement(
-                    sid="ManageVpcNetworkInterfaces",
-                    actions=[
-                        "ec2:CreateNetworkInterface",
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DeleteNetworkInterface",
-                        "ec2:AssignPrivateIpAddresses",
-                        "ec2:UnassignPrivateIpAddresses",
-                    ],
-                    resources=["*"],
-                )
-            )
-        document = DataAwsIamPolicyDocument(self, "permissions", statement=statements)
-        wildcard_reason = (
-            "X-Ray trace publishing and Lambda's VPC network-interface actions support no "
-            "resource-level permissions; every other statement names specific ARNs."
-        )
-        for check_id in ("CKV_AWS_111", "CKV_AWS_356"):
-            skip_check(document, check_id, wildcard_reason)
-        return document
+            statements += self._network_interface_statements(props.vpc)
+        # X-Ray's Put* actions and ec2:DescribeNetworkInterfaces take no resource ARNs; checkov
+        # accepts those on "*", so no statement here needs a suppression.
+        return DataAwsIamPolicyDocument(self, "permissions", statement=statements)
+
+    def _network_interface_statements(
+        self, vpc: VpcPlacement
+    ) -> list[DataAwsIamPolicyDocumentStatement]:
+        """What Lambda does with the role to attach the function to its subnets, by ARN."""
+        partition = DataAwsPartition(self, "partition").partition
+        region = DataAwsRegion(self, "region").name
+        account = DataAwsCallerIdentity(self, "caller").account_id
+        ec2 = f"arn:{partition}:ec2:{region}:{account}"
+        interfaces = f"{ec2}:network-interface/*"
+        return [
+            DataAwsIamPolicyDocumentStatement(
+                sid="CreateNetworkInterfacesInOwnSubnets",
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[
+                    interfaces,
+                    *(f"{ec2}:subnet/{subnet}" for subnet in vpc.subnet_ids),
+                    *(f"{ec2}:security-group/{group}" for group in vpc.security_group_ids),
+                ],
+            ),
+            DataAwsIamPolicyDocumentStatement(
+                sid="ManageOwnNetworkInterfaces",
+                actions=[
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
+                resources=[interfaces],
+            ),
+            DataAwsIamPolicyDocumentStatement(
+                sid="DescribeNetworkInterfaces",
+                actions=["ec2:DescribeNetworkInterfaces"],
+                resources=["*"],
+            ),
+        ]
 
     def _suppress_inapplicable_checks(self, props: PythonFunctionProps) -> None:
         skip_check(

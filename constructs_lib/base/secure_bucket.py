@@ -13,6 +13,7 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
@@ -58,6 +59,8 @@ class SecureBucketProps:
     # Where server access logs go; None only for a bucket that is itself a log sink.
     access_logs_sink: SecureBucket | None = None
     is_access_log_sink: bool = False
+    # For a log sink: the buckets (names, '*' allowed) whose access logs S3 may deliver here.
+    log_source_buckets: Sequence[str] = ()
     force_destroy: bool = False
     # Adds Terraform prevent_destroy so a plan can never delete the bucket.
     prevent_destroy: bool = True
@@ -80,6 +83,13 @@ class SecureBucketProps:
             raise ValueError("set exactly one of access_logs_sink and is_access_log_sink")
         if self.access_logs_sink is not None and not self.access_logs_sink.is_access_log_sink:
             raise ValueError("access_logs_sink must be a bucket created with is_access_log_sink")
+        if self.is_access_log_sink == (
+            isinstance(self.log_source_buckets, str) or not any(self.log_source_buckets)
+        ):
+            raise ValueError(
+                "log_source_buckets must name the buckets that log here, exactly when "
+                "is_access_log_sink is set"
+            )
         if self.force_destroy and self.prevent_destroy:
             raise ValueError("force_destroy contradicts prevent_destroy; turn one off")
         if self.noncurrent_version_expiration_days < 1:
@@ -225,6 +235,7 @@ class SecureBucket(Construct):
             )
         if props.is_access_log_sink:
             account_id = DataAwsCallerIdentity(self, "caller").account_id
+            partition = DataAwsPartition(self, "partition").partition
             statements.append(
                 DataAwsIamPolicyDocumentStatement(
                     sid="AllowServerAccessLogDelivery",
@@ -235,10 +246,18 @@ class SecureBucket(Construct):
                             type="Service", identifiers=["logging.s3.amazonaws.com"]
                         )
                     ],
+                    # Only this account's named buckets may deliver here (confused deputy).
                     condition=[
                         DataAwsIamPolicyDocumentStatementCondition(
                             test="StringEquals", variable="aws:SourceAccount", values=[account_id]
-                        )
+                        ),
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="ArnLike",
+                            variable="aws:SourceArn",
+                            values=[
+                                f"arn:{partition}:s3:::{name}" for name in props.log_source_buckets
+                            ],
+                        ),
                     ],
                 )
             )
@@ -255,6 +274,7 @@ def access_log_sink(
     construct_id: str,
     *,
     bucket_name: str,
+    source_buckets: Sequence[str],
     deny_insecure_transport: bool = True,
     force_destroy: bool = False,
     prevent_destroy: bool = True,
@@ -269,6 +289,7 @@ def access_log_sink(
             kms_key_arn=None,
             sse_s3_reason=ACCESS_LOG_SINK_SSE_REASON,
             is_access_log_sink=True,
+            log_source_buckets=tuple(source_buckets),
             deny_insecure_transport=deny_insecure_transport,
             force_destroy=force_destroy,
             prevent_destroy=prevent_destroy,

@@ -142,6 +142,8 @@ class PipelineAlarmsProps:
     name_prefix: str
     topic_arn: str
     specs: Sequence[AlarmSpec]
+    # Existing topics (an on-call tool's, a chat integration's) every alarm also notifies.
+    extra_topic_arns: Sequence[str] = ()
     # Set to keep the alarms (states, dashboard) without notifying: why nobody is paged.
     notifications_off_reason: str | None = None
 
@@ -174,8 +176,8 @@ class PipelineAlarms(Construct):
                 evaluation_periods=spec.window.evaluation_periods,
                 treat_missing_data=spec.treat_missing_data,
                 actions_enabled=notify,
-                alarm_actions=[props.topic_arn],
-                ok_actions=[props.topic_arn],
+                alarm_actions=[props.topic_arn, *props.extra_topic_arns],
+                ok_actions=[props.topic_arn, *props.extra_topic_arns],
                 **_metric_arguments(spec),
             )
             if props.notifications_off_reason is not None:

@@ -57,6 +57,7 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.eip import Eip
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
@@ -204,6 +205,7 @@ class PrivateNetwork(Construct):
         self._props = props
         prefix = props.name_prefix
         self.account_id = DataAwsCallerIdentity(self, "caller").account_id
+        self.partition = DataAwsPartition(self, "partition").partition
         self.vpc = Vpc(
             self,
             "vpc",
@@ -514,7 +516,9 @@ class PrivateNetwork(Construct):
                         DataAwsIamPolicyDocumentStatementCondition(
                             test="ArnLike",
                             variable="aws:SourceArn",
-                            values=[f"arn:aws:ec2:{props.region}:{self.account_id}:vpc-flow-log/*"],
+                            values=[
+                                f"arn:{self.partition}:ec2:{props.region}:{self.account_id}:vpc-flow-log/*"
+                            ],
                         ),
                     ],
                 )
@@ -542,7 +546,9 @@ class PrivateNetwork(Construct):
                 DataAwsIamPolicyDocumentStatement(
                     sid="FindLogGroup",
                     actions=["logs:DescribeLogGroups"],
-                    resources=[f"arn:aws:logs:{props.region}:{self.account_id}:log-group:*"],
+                    resources=[
+                        f"arn:{self.partition}:logs:{props.region}:{self.account_id}:log-group:*"
+                    ],
                 ),
             ],
         )

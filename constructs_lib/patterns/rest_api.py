@@ -2,9 +2,10 @@
 logged and traced.
 
 Every route is a Lambda proxy integration. Each path also gets an unauthenticated OPTIONS
-method proxied to the same function, whose resolver answers CORS preflights for the
-configured origins (browsers never send credentials on a preflight). The deployment is
-replaced, create-before-destroy, whenever a method or integration changes.
+method (browsers never send credentials on a preflight) that API Gateway answers itself
+through a MOCK integration: a flood of preflights costs no Lambda invocation and none of the
+function's reserved concurrency. The deployment is replaced, create-before-destroy, whenever
+a method or integration changes.
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
 from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
 from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
+from cdktf_cdktf_provider_aws.api_gateway_integration_response import (
+    ApiGatewayIntegrationResponse,
+)
 from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
+from cdktf_cdktf_provider_aws.api_gateway_method_response import ApiGatewayMethodResponse
 from cdktf_cdktf_provider_aws.api_gateway_method_settings import (
     ApiGatewayMethodSettings,
     ApiGatewayMethodSettingsSettings,
@@ -47,13 +52,16 @@ from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdent
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
 )
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.data_aws_region import DataAwsRegion
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
 from constructs import Construct
+from pipeline_common.api_contract import CORS_ALLOWED_HEADERS, CORS_MAX_AGE_SECONDS
 
 from constructs_lib.aws_limits import check_log_retention
 from constructs_lib.base.log_groups import encrypted_log_group
@@ -62,9 +70,11 @@ from constructs_lib.base.python_function import PythonFunction
 from constructs_lib.checkov_suppression import skip_check
 from constructs_lib.patterns.api_routes import (
     API_AUTH_MODES,
+    WILDCARD_ORIGIN,
     ApiAuth,
     ApiRoute,
     arn_path,
+    check_origins,
     check_routes,
     path_parameters,
     path_slug,
@@ -97,6 +107,7 @@ DEFAULT_LOGGING_LEVEL: Literal["ERROR", "INFO"] = "ERROR"
 INTEGRATION_TIMEOUT_MS = 29_000
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
 PREFLIGHT_METHOD = "OPTIONS"
+_RESPONSE_HEADER = "method.response.header."
 # What API Gateway's CloudWatch role may do: create and write any REST API's log groups in
 # this account and region (the setting is account-wide, so it serves every REST API here).
 ACCOUNT_LOGGING_ACTIONS = (
@@ -139,6 +150,8 @@ class RestApiProps:
     # A WAFv2 web ACL for the stage; otherwise say why there is none.
     web_acl_arn: str | None = None
     no_web_acl_reason: str | None = None
+    # Browser origins the OPTIONS preflight answers (API Gateway answers, not the function).
+    cors_allowed_origins: Sequence[str]
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.name) <= 1024:
@@ -160,6 +173,7 @@ class RestApiProps:
             raise ValueError(f"logging_level must be 'ERROR' or 'INFO', got {self.logging_level!r}")
         if (self.web_acl_arn is None) == (self.no_web_acl_reason is None):
             raise ValueError("set exactly one of web_acl_arn and no_web_acl_reason")
+        check_origins("cors_allowed_origins", self.cors_allowed_origins, allow_wildcard=True)
 
 
 @dataclass(frozen=True)
@@ -172,6 +186,8 @@ class _MethodSpec:
     api_key_required: bool
     validator: Literal["parameters", "body"]
     public_reason: str | None = None
+    # "mock": API Gateway answers (the CORS preflight); "lambda": the function does.
+    integration: Literal["lambda", "mock"] = "lambda"
 
 
 class RestApi(Construct):
@@ -219,6 +235,9 @@ class RestApi(Construct):
         self.methods: dict[str, ApiGatewayMethod] = {}
         self.integrations: dict[str, ApiGatewayIntegration] = {}
         self.permissions: dict[str, LambdaPermission] = {}
+        # Only for the MOCK preflights: their fixed 200 answer.
+        self.method_responses: dict[str, ApiGatewayMethodResponse] = {}
+        self.integration_responses: dict[str, ApiGatewayIntegrationResponse] = {}
         specs = self._method_specs(props)
         for spec in specs:
             self._method(spec)
@@ -346,6 +365,7 @@ class RestApi(Construct):
                     authorization="NONE",
                     api_key_required=False,
                     validator="parameters",
+                    integration="mock",
                 )
             )
         return specs
@@ -375,6 +395,9 @@ class RestApi(Construct):
         if spec.public_reason is not None:
             skip_check(method, "CKV_AWS_59", spec.public_reason)
         self.methods[key] = method
+        if spec.integration == "mock":
+            self._preflight(name, key, method, spec.path)
+            return
         self.integrations[key] = ApiGatewayIntegration(
             self,
             f"integration-{name}",
@@ -399,11 +422,54 @@ class RestApi(Construct):
             ),
         )
 
+    def _preflight(self, name: str, key: str, method: ApiGatewayMethod, path: str) -> None:
+        """OPTIONS answered by API Gateway: 200 with the CORS headers, no Lambda invocation."""
+        resource = self.resources[path]
+        self.integrations[key] = ApiGatewayIntegration(
+            self,
+            f"integration-{name}",
+            rest_api_id=self.api.id,
+            resource_id=resource.id,
+            http_method=method.http_method,
+            type="MOCK",
+            request_templates={"application/json": '{"statusCode": 200}'},
+            timeout_milliseconds=INTEGRATION_TIMEOUT_MS,
+        )
+        headers = preflight_headers(self.props.routes, path, self.props.cors_allowed_origins)
+        self.method_responses[key] = ApiGatewayMethodResponse(
+            self,
+            f"method-response-{name}",
+            rest_api_id=self.api.id,
+            resource_id=resource.id,
+            http_method=method.http_method,
+            status_code="200",
+            response_parameters={f"{_RESPONSE_HEADER}{header}": True for header in headers},
+        )
+        template = preflight_origin_template(self.props.cors_allowed_origins)
+        self.integration_responses[key] = ApiGatewayIntegrationResponse(
+            self,
+            f"integration-response-{name}",
+            rest_api_id=self.api.id,
+            resource_id=resource.id,
+            http_method=method.http_method,
+            status_code=self.method_responses[key].status_code,
+            response_parameters={
+                f"{_RESPONSE_HEADER}{header}": f"'{value}'" for header, value in headers.items()
+            },
+            response_templates={"application/json": template} if template else None,
+            depends_on=[self.integrations[key]],
+        )
+
     def _redeployment_inputs(self, specs: Sequence[_MethodSpec]) -> list[str]:
         """Ids change when a resource is replaced; the specs and URIs change in place."""
         # Hashed here: cdktf does not escape quotes in string literals inside Fn calls.
         synth_time = json.dumps(
-            [[asdict(spec) for spec in specs], dict(self.props.write_body_schema)], sort_keys=True
+            [
+                [asdict(spec) for spec in specs],
+                dict(self.props.write_body_schema),
+                list(self.props.cors_allowed_origins),
+            ],
+            sort_keys=True,
         )
         inputs = [hashlib.sha256(synth_time.encode()).hexdigest()]
         inputs += [resource.id for resource in self.resources.values()]
@@ -411,16 +477,38 @@ class RestApi(Construct):
         inputs.append(self.write_model.id)
         for key, method in self.methods.items():
             integration = self.integrations[key]
-            inputs += [method.id, integration.id, integration.uri]
+            inputs += [method.id, integration.id]
+            if key in self.integration_responses:
+                inputs.append(self.integration_responses[key].id)
+            else:
+                inputs.append(integration.uri)
         return inputs
 
     def _account_logging_role(self) -> ApiGatewayAccount:
         identity = DataAwsCallerIdentity(self, "caller")
         region = DataAwsRegion(self, "region")
+        partition = DataAwsPartition(self, "partition").partition
         trust = DataAwsIamPolicyDocument(
             self,
             "cloudwatch-trust",
-            statement=[service_assume_role("apigateway.amazonaws.com")],
+            statement=[
+                # Only API Gateway acting for this account (confused deputy).
+                service_assume_role(
+                    "apigateway.amazonaws.com",
+                    [
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="StringEquals",
+                            variable="aws:SourceAccount",
+                            values=[identity.account_id],
+                        ),
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="ArnLike",
+                            variable="aws:SourceArn",
+                            values=[f"arn:{partition}:apigateway:{region.name}::/*"],
+                        ),
+                    ],
+                )
+            ],
         )
         permissions = DataAwsIamPolicyDocument(
             self,
@@ -429,7 +517,9 @@ class RestApi(Construct):
                 DataAwsIamPolicyDocumentStatement(
                     sid="WriteApiGatewayLogs",
                     actions=list(ACCOUNT_LOGGING_ACTIONS),
-                    resources=[f"arn:aws:logs:{region.name}:{identity.account_id}:log-group:*"],
+                    resources=[
+                        f"arn:{partition}:logs:{region.name}:{identity.account_id}:log-group:*"
+                    ],
                 )
             ],
         )
@@ -495,3 +585,34 @@ class RestApi(Construct):
         else:
             self.web_acl_association = None
             skip_check(self.stage, "CKV2_AWS_29", props.no_web_acl_reason or "")
+
+
+def preflight_headers(
+    routes: Sequence[ApiRoute], path: str, origins: Sequence[str]
+) -> dict[str, str]:
+    """The CORS headers a preflight on ``path`` answers, as static values.
+
+    With several origins the static Allow-Origin is the first; the response template echoes
+    the caller's origin instead when it is another allowed one.
+    """
+    methods = sorted({route.method for route in routes if route.path == path} | {PREFLIGHT_METHOD})
+    return {
+        "Access-Control-Allow-Origin": origins[0] if origins else WILDCARD_ORIGIN,
+        "Access-Control-Allow-Methods": ",".join(methods),
+        "Access-Control-Allow-Headers": ",".join(CORS_ALLOWED_HEADERS),
+        "Access-Control-Max-Age": str(CORS_MAX_AGE_SECONDS),
+        "Vary": "Origin",
+    }
+
+
+def preflight_origin_template(origins: Sequence[str]) -> str | None:
+    """VTL that answers an allowed Origin with itself; None when a static value suffices."""
+    if len(origins) < 2:
+        return None
+    allowed = " || ".join(f'$origin == "{origin}"' for origin in origins)
+    return (
+        '#set($origin = $input.params().header.get("Origin"))\n'
+        f"#if({allowed})\n"
+        "#set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)\n"
+        "#end\n"
+    )

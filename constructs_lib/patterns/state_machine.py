@@ -21,6 +21,7 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatement,
     DataAwsIamPolicyDocumentStatementCondition,
 )
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.sfn_state_machine import (
@@ -109,8 +110,10 @@ class LoggedStateMachine(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, props: StateMachineProps) -> None:
         super().__init__(scope, construct_id)
         account_id = DataAwsCallerIdentity(self, "caller").account_id
+        self.partition = DataAwsPartition(self, "partition").partition
         self.state_machine_arn_pattern = (
-            f"arn:aws:states:{props.region}:{account_id}:stateMachine:{props.state_machine_name}"
+            f"arn:{self.partition}:states:{props.region}:{account_id}"
+            f":stateMachine:{props.state_machine_name}"
         )
         self.log_group = encrypted_log_group(
             self,
@@ -160,13 +163,18 @@ class LoggedStateMachine(Construct):
             self,
             "trust",
             statement=[
-                # Only this account's state machines may assume it (confused deputy).
+                # Only this state machine, in this account, may assume it (confused deputy).
                 service_assume_role(
                     "states.amazonaws.com",
                     [
                         DataAwsIamPolicyDocumentStatementCondition(
                             test="StringEquals", variable="aws:SourceAccount", values=[account_id]
-                        )
+                        ),
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="ArnLike",
+                            variable="aws:SourceArn",
+                            values=[self.state_machine_arn_pattern],
+                        ),
                     ],
                 )
             ],
@@ -199,7 +207,7 @@ class LoggedStateMachine(Construct):
                     DataAwsIamPolicyDocumentStatementCondition(
                         test="ArnLike",
                         variable="kms:EncryptionContext:SourceArn",
-                        values=[f"arn:aws:logs:{props.region}:{account_id}:*"],
+                        values=[f"arn:{self.partition}:logs:{props.region}:{account_id}:*"],
                     )
                 ],
             ),

@@ -110,6 +110,8 @@ class Foundation(Construct):
             self,
             "access-logs",
             bucket_name=f"{prefix}-access-logs-{props.region}",
+            # Every bucket of this environment is named "<prefix>-...".
+            source_buckets=(f"{prefix}-*",),
             deny_insecure_transport=props.deny_insecure_transport,
             force_destroy=props.force_destroy,
             prevent_destroy=props.deletion_protection,

@@ -7,7 +7,7 @@ Created last: it collects every other domain's functions, alarm groups and traff
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatement,
@@ -43,12 +43,28 @@ from constructs_lib.pipeline.monitoring import (
     function_alarm_group,
     invocations_metric,
 )
-from constructs_lib.specs import AlarmThresholds, FunctionSettings
+from constructs_lib.specs import (
+    ALARM_EMAIL_VARIABLE,
+    ALARM_HTTPS_VARIABLE,
+    ALARM_TOPIC_VARIABLE,
+    AlarmSubscribers,
+    AlarmThresholds,
+    FunctionSettings,
+)
 
 SILENT_ALARMS_REASON = (
     "This environment's profile keeps alarms silent (alarm_actions_enabled is off); their "
     "states still show in the CloudWatch console."
 )
+
+
+def no_subscriber_message(name_prefix: str) -> str:
+    """One line naming the variables that give the alarms of ``name_prefix`` a subscriber."""
+    return (
+        f"{name_prefix}: alarm actions are on but nobody is subscribed; set "
+        f"{ALARM_EMAIL_VARIABLE} (or {ALARM_HTTPS_VARIABLE} or {ALARM_TOPIC_VARIABLE}) "
+        "and synthesize again"
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,7 +81,9 @@ class OperationsProps:
     thresholds: AlarmThresholds
     # False keeps the alarms (states, dashboard) but notifies nobody.
     alarm_actions_enabled: bool
-    alarm_email: str | None = None
+    alarm_subscribers: AlarmSubscribers = field(default_factory=AlarmSubscribers)
+    # A plan fails while alarm actions are on and nobody is subscribed (real deployments).
+    require_alarm_subscriber: bool = False
     dashboard_enabled: bool = True
 
 
@@ -86,7 +104,13 @@ class Operations(Construct):
                 kms_key_arn=foundation.key.key.arn,
                 region=base.region,
                 alarm_name_prefix=f"{prefix}-",
-                email_subscribers=(props.alarm_email,) if props.alarm_email else (),
+                email_subscribers=props.alarm_subscribers.emails,
+                https_subscribers=props.alarm_subscribers.https_urls,
+                refuse_without_subscribers=no_subscriber_message(prefix)
+                if props.require_alarm_subscriber
+                and props.alarm_actions_enabled
+                and not props.alarm_subscribers.any
+                else None,
             ),
         )
         table = foundation.records.table
@@ -136,6 +160,7 @@ class Operations(Construct):
             props=PipelineAlarmsProps(
                 name_prefix=prefix,
                 topic_arn=self.alarm_topic.topic.arn,
+                extra_topic_arns=props.alarm_subscribers.topic_arns,
                 specs=[spec for group in groups for spec in group.specs],
                 notifications_off_reason=None
                 if props.alarm_actions_enabled

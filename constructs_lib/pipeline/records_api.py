@@ -25,6 +25,7 @@ from pipeline_common.environment import (
 )
 
 from constructs_lib.base.python_function import PythonFunction
+from constructs_lib.base.web_acl import WebAcl, WebAclProps
 from constructs_lib.patterns.alarms import MetricRef, api_alarm_specs
 from constructs_lib.patterns.api_routes import ApiAuth, ApiRoute
 from constructs_lib.patterns.dashboard import Graph
@@ -44,10 +45,6 @@ RECORDS_ROUTES = tuple(ApiRoute(method=method, path=path) for method, path in AP
 SYNCHRONOUS_CALLER_REASON = (
     "API Gateway invokes the function synchronously; a failure returns to the caller, so no "
     "event is ever queued or dropped."
-)
-NO_WEB_ACL_REASON = (
-    "No WAF web ACL yet: every route needs an API key or SigV4 and is throttled per stage and "
-    "per key; set web_acl_arn once the account has a shared ACL."
 )
 
 
@@ -83,10 +80,17 @@ class RecordsApiProps:
     jwt_audience: Sequence[str] = ()
     # Whether the REST API sets the account's API Gateway CloudWatch role.
     manage_account_cloudwatch_role: bool = True
+    # The REST stage's web ACL: its per-IP limit per 5 minutes, or why there is none.
+    web_acl_rate_limit: int | None = None
+    no_web_acl_reason: str | None = None
 
     def __post_init__(self) -> None:
         if not (self.deploy_rest or self.deploy_http):
             raise ValueError("deploy at least one of the REST and HTTP APIs")
+        if self.deploy_rest and (self.web_acl_rate_limit is None) == (
+            self.no_web_acl_reason is None
+        ):
+            raise ValueError("set exactly one of web_acl_rate_limit and no_web_acl_reason")
 
 
 class RecordsApi(Construct):
@@ -128,6 +132,18 @@ class RecordsApi(Construct):
         }
         self.rest_api: RestApi | None = None
         self.http_api: HttpApi | None = None
+        self.web_acl: WebAcl | None = None
+        if props.deploy_rest and props.web_acl_rate_limit is not None:
+            self.web_acl = WebAcl(
+                self,
+                "web-acl",
+                props=WebAclProps(
+                    name=f"{prefix}-rest-api",
+                    rate_limit_per_5_minutes=props.web_acl_rate_limit,
+                    log_retention_days=base.log_retention_days,
+                    kms_key_arn=foundation.key.key.arn,
+                ),
+            )
         if props.deploy_rest:
             self.rest_api = RestApi(
                 self,
@@ -145,7 +161,9 @@ class RecordsApi(Construct):
                     manage_account_cloudwatch_role=props.manage_account_cloudwatch_role,
                     routes=RECORDS_ROUTES,
                     write_body_schema=RECORDS_WRITE_SCHEMA,
-                    no_web_acl_reason=NO_WEB_ACL_REASON,
+                    web_acl_arn=self.web_acl.arn if self.web_acl is not None else None,
+                    no_web_acl_reason=props.no_web_acl_reason if self.web_acl is None else None,
+                    cors_allowed_origins=tuple(props.cors_allowed_origins),
                 ),
             )
             outputs["rest_api_id"] = self.rest_api.api.id

@@ -35,6 +35,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pipeline_common.api_contract import CORS_MAX_AGE_SECONDS
 from pipeline_common.aws import client_config
 from pipeline_common.observability import build_tracer
 from pipeline_common.records import InvalidRecordId, decode_record_id, record_view, to_item
@@ -63,8 +64,6 @@ STATUS_BY_ERROR: dict[type[ApiError], HTTPStatus] = {
 INTERNAL_ERROR_MESSAGE = "internal error; quote the correlation_id when reporting it"
 # Seconds a client should wait before retrying after a 503.
 RETRY_AFTER_SECONDS = 2
-# Browsers may cache a preflight answer this long.
-CORS_MAX_AGE_SECONDS = 600
 # Methods a route does not serve get a 405 naming the ones it does.
 _OTHER_METHODS = ("PUT", "PATCH", "DELETE", "HEAD")
 

@@ -25,14 +25,20 @@ from typing import Any, NoReturn
 
 import fastjsonschema
 from boto3.dynamodb.types import DYNAMODB_CONTEXT
-from pipeline_common.object_schema import (
+from pipeline_common.api_contract import (
+    MAX_ATTRIBUTE_TEXT,
+    MAX_ATTRIBUTES,
+    MAX_BODY_BYTES,
     MAX_KEY_BYTES,
+)
+from pipeline_common.object_schema import (
     OBJECT_FIELDS,
     compile_schema,
     describe_schema_error,
     normalize_etag,
 )
 from pipeline_common.records import (
+    NULL_VERSION_ID,
     PARTITION_PATTERN,
     SORT_PREFIX,
     ObjectVersion,
@@ -43,15 +49,14 @@ from pipeline_common.records import (
 
 from .errors import InvalidRequest, PayloadTooLarge
 
-# A record is metadata: bucket, key and a few attributes fit in well under this.
-MAX_BODY_BYTES = 16 * 1024
-MAX_ATTRIBUTES = 32
-MAX_ATTRIBUTE_TEXT = 1024
 # Longer than any token we issue (two 1 KB keys, base64-encoded), short enough to refuse junk.
 MAX_TOKEN_CHARS = 4096
 # DynamoDB's number range; boto3's decimal context alone lets up to 1E+127 through.
 MIN_NUMBER_MAGNITUDE = Decimal("1E-130")
 MAX_NUMBER_MAGNITUDE = Decimal("1E+126")
+# The most digits an integer below MAX_NUMBER_MAGNITUDE has. Longer integers are refused while
+# parsing, before Python's own limit on int conversion (4,300 digits) words the error.
+MAX_INTEGER_DIGITS = 126
 QUERY_PARAMETERS = ("date", "prefix", "limit", "next_token")
 API_EVENT_NAME = "Api:CreateRecord"
 _TOKEN_VERSION = 1
@@ -206,7 +211,8 @@ def parse_create_body(data: bytes, *, now: datetime, nonce: str) -> ObjectVersio
         event_name=API_EVENT_NAME,
         event_time=now,
         source="api",
-        nonce=None if version_id else nonce,
+        # "null" (S3's id for unversioned objects) names no version: a nonce keeps it unique.
+        nonce=None if version_id and version_id != NULL_VERSION_ID else nonce,
         attributes={
             name: _storable(value, f"body.attributes.{name}")
             for name, value in payload.get("attributes", {}).items()
@@ -220,22 +226,40 @@ def _parse_json_object(data: bytes) -> dict[str, Any]:
     except UnicodeDecodeError as error:
         raise InvalidRequest(f"the body is not UTF-8 (byte {error.start})") from None
     try:
-        payload = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+        payload = json.loads(
+            text, parse_float=Decimal, parse_int=_parse_int, parse_constant=_reject_constant
+        )
     except json.JSONDecodeError as error:
         raise InvalidRequest(
             f"the body is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
         ) from None
     except RecursionError:
         raise InvalidRequest("the body nests JSON too deeply") from None
-    except ValueError as error:  # _reject_constant
+    except _BadNumber as error:
         raise InvalidRequest(str(error)) from None
+    except ValueError:  # any other conversion the json module refuses; its words are not ours
+        raise InvalidRequest("the body is not valid JSON") from None
     if not isinstance(payload, dict):
         raise InvalidRequest(f"the body must be a JSON object, not {_json_type(payload)}")
     return payload
 
 
+class _BadNumber(ValueError):
+    """A number in the body that no field accepts; the message is the caller's."""
+
+
 def _reject_constant(name: str) -> NoReturn:
-    raise ValueError(f"the body is not valid JSON: {name} is not a JSON number")
+    raise _BadNumber(f"the body is not valid JSON: {name} is not a JSON number")
+
+
+def _parse_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_INTEGER_DIGITS:
+        raise _BadNumber(
+            f"the body holds an integer of {digits} digits; "
+            f"no field accepts more than {MAX_INTEGER_DIGITS}"
+        )
+    return int(text)
 
 
 def _storable(value: Any, field: str) -> Any:

@@ -149,6 +149,10 @@ def _record_queue_batch(
                 extra={"message_id": record.message_id, "reason": str(error)},
             )
             raise
+        except Exception:
+            # Anything else fails this message only (Powertools catches it); keep the traceback.
+            logger.exception("Message failed unexpectedly", extra={"message_id": record.message_id})
+            raise
 
     response = process_partial_response(
         event=event, record_handler=record_message, processor=BATCH, context=context

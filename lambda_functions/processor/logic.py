@@ -76,6 +76,8 @@ S3_RECORD_SCHEMA: dict[str, Any] = {
     },
 }
 _validate_s3_record = compile_schema(S3_RECORD_SCHEMA)
+# Checked after URL-decoding: a key DynamoDB cannot store (a lone surrogate) is bad input.
+_validate_object_key = compile_schema(OBJECT_FIELDS["key"])
 
 
 class MalformedEventError(ValueError):
@@ -215,6 +217,12 @@ def parse_s3_record(raw: Any, index: int) -> ObjectVersion:
     # S3 URL-encodes keys in notifications (a space arrives as "+"). Powertools decodes only
     # S3Event.object_key, the first record's key, so each record's key is decoded here.
     key = unquote_plus(s3_object.key)
+    try:
+        _validate_object_key(key)
+    except fastjsonschema.JsonSchemaValueException as error:
+        raise MalformedEventError(
+            describe_schema_error(error, f"Records[{index}].s3.object.key")
+        ) from None
     return ObjectVersion(
         bucket=record.s3.bucket.name,
         key=key,
@@ -240,14 +248,31 @@ def record_notification(
         except MalformedEventError as error:
             outcome.failures.append(RecordFailure(index, str(error), retryable=False))
             continue
+        except Exception as error:
+            outcome.failures.append(unexpected_failure(index, error))
+            continue
         try:
             created = writer.put_if_absent(to_item(version, recorded_at=now, ttl_days=ttl_days))
         except RecordWriteError as error:
             reason = f"Records[{index}]: {error}"
             outcome.failures.append(RecordFailure(index, reason, retryable=True))
             continue
+        except Exception as error:
+            outcome.failures.append(unexpected_failure(index, error))
+            continue
         (outcome.created if created else outcome.duplicates).append(version.record_id)
     return outcome
+
+
+def unexpected_failure(index: int, error: Exception) -> RecordFailure:
+    """A record that failed in a way no check foresaw: its own failure, not the batch's.
+
+    Not retryable: the same record fails the same way. The reason names the error's class
+    only: exception text can quote record data.
+    """
+    return RecordFailure(
+        index, f"Records[{index}] failed unexpectedly ({type(error).__name__})", retryable=False
+    )
 
 
 def record_workflow_object(
@@ -279,4 +304,13 @@ def _parse_event_time(text: str, index: int) -> datetime:
         raise MalformedEventError(
             f"Records[{index}].eventTime must be an ISO 8601 time, got {text[:40]!r}"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if not moment.tzinfo:
+        return moment.replace(tzinfo=UTC)
+    try:
+        # The partition is the UTC day: a time that has none (0001-01-01T00:00+05:00) is bad.
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise MalformedEventError(
+            f"Records[{index}].eventTime must fall within years 1-9999 in UTC, got {text[:40]!r}"
+        ) from None
+    return moment

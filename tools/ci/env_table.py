@@ -97,6 +97,34 @@ def _sizing(function: str) -> Callable[[EnvironmentConfig], str]:
     return render
 
 
+_AUTH_LABELS = {"api_key": "API key (allowed in dev only)", "iam": "IAM (SigV4)"}
+
+
+def _quota(env: EnvironmentConfig) -> str:
+    if env.api.auth != "api_key":
+        return "no API keys (SigV4)"
+    return f"{env.api.quota.limit:,} per API key per {env.api.quota.period.lower()}"
+
+
+def _web_acl(env: EnvironmentConfig) -> str:
+    if env.api.web_acl_rate_limit is None:
+        return "none"
+    return (
+        f"{env.api.web_acl_rate_limit:,} requests per IP per 5 min; AWS common and "
+        "known-bad-inputs rules; logged"
+    )
+
+
+def _alarm_subscribers(env: EnvironmentConfig) -> str:
+    subscribers = env.operations.alarm_subscribers
+    if not env.operations.alarm_actions_enabled:
+        return "none (alarms silent)"
+    named = [*subscribers.emails, *subscribers.https_urls, *subscribers.topic_arns]
+    if named:
+        return ", ".join(f"`{item}`" for item in named)
+    return "`PIPELINE_ALARM_*` at synth; a plan against AWS refuses without one"
+
+
 FUNCTIONS = ("processor", "api", "validate", "notify", "maintenance")
 # Deployed only with the workflow (ingest_path "workflow").
 WORKFLOW_FUNCTIONS = ("validate", "notify")
@@ -118,12 +146,16 @@ ROWS: tuple[Row, ...] = (
     ("Buckets force_destroy", lambda e: _on_off(e.force_destroy)),
     ("Noncurrent object versions kept", lambda e: f"{e.noncurrent_version_expiration_days} days"),
     ("API variants", lambda e: e.api.variants),
-    ("API authorization", lambda e: e.api.auth + (", open GET" if e.api.open_read_access else "")),
+    (
+        "REST API authorization",
+        lambda e: _AUTH_LABELS[e.api.auth] + (", open GET" if e.api.open_read_access else ""),
+    ),
     (
         "API throttle (rate / burst)",
         lambda e: f"{e.api.throttle.rate_limit:g} / {e.api.throttle.burst_limit}",
     ),
-    ("API quota", lambda e: f"{e.api.quota.limit:,} per {e.api.quota.period.lower()}"),
+    ("API quota", _quota),
+    ("REST web ACL (WAFv2)", _web_acl),
     ("CORS origins", lambda e: ", ".join(f"`{o}`" for o in e.api.cors_allowed_origins)),
     ("VPC isolation", _network),
     ("Ingest path", lambda e: e.ingest_path),
@@ -134,7 +166,7 @@ ROWS: tuple[Row, ...] = (
     ("Maintenance schedule", lambda e: f"`{e.operations.schedule_expression}`"),
     ("Schedule enabled", lambda e: _on_off(e.operations.schedule_enabled)),
     ("Alarm notifications", lambda e: _on_off(e.operations.alarm_actions_enabled)),
-    ("Alarm e-mail", lambda e: e.operations.alarm_email or "none"),
+    ("Alarm subscribers", _alarm_subscribers),
     ("Dashboard", lambda e: _on_off(e.operations.dashboard_enabled)),
     ("Alarm window", _window),
     ("Lambda errors ≥", lambda e: str(e.operations.thresholds.lambda_errors)),

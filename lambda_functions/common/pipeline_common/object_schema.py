@@ -16,11 +16,13 @@ from typing import Any
 
 import fastjsonschema
 
+# S3 keys, etags and version ids are at most MAX_KEY_BYTES bytes (characters for the latter
+# two); the REST API's request model holds the same limits.
+from pipeline_common.api_contract import MAX_KEY_BYTES
+
 # Sizes above MAX_JSON_SAFE_INTEGER lose precision as JSON numbers in many clients.
 from pipeline_common.environment import MAX_JSON_SAFE_INTEGER
 
-# S3 keys, etags and version ids are at most this many bytes (characters for the latter two).
-MAX_KEY_BYTES = 1024
 MAX_ERROR_TEXT = 300
 
 
@@ -49,6 +51,9 @@ OBJECT_FIELDS: dict[str, dict[str, Any]] = {
     },
     "key": {
         "type": "string",
+        # Characters never outnumber bytes: the format checks bytes, these the REST model's way.
+        "minLength": 1,
+        "maxLength": MAX_KEY_BYTES,
         "format": "s3-key",
         "description": f"an S3 object key: 1 to {MAX_KEY_BYTES} bytes of UTF-8",
     },

@@ -26,8 +26,9 @@ def raises(message: str) -> Any:
 def test_defaults_are_closed_to_anonymous_callers_and_valid_everywhere() -> None:
     # Given the default settings
     api = ApiSettings()
-    # Then callers need an API key, reads are not public and one REST API is deployed
-    assert (api.auth, api.open_read_access, api.variants) == ("api_key", False, "rest")
+    # Then callers sign with SigV4, reads are not public and one REST API is deployed
+    assert (api.auth, api.open_read_access, api.variants) == ("iam", False, "rest")
+    assert api.web_acl_rate_limit == 2000
     assert (api.deploys_rest, api.deploys_http) == (True, False)
     assert api.http_authorization == "AWS_IAM"
     # And they pass validation in every environment
@@ -38,9 +39,12 @@ def test_defaults_are_closed_to_anonymous_callers_and_valid_everywhere() -> None
 def test_shipped_profiles_deploy_both_variants_in_dev_and_rest_elsewhere() -> None:
     # Given the shipped environments
     envs = build_environments()
-    # Then dev runs both front doors and the others run the REST API with API keys
+    # Then dev runs both front doors with an API key, the others the REST API with SigV4
     assert [envs[name].api.variants for name in envs] == ["both", "rest", "rest"]
-    assert all(envs[name].api.auth == "api_key" for name in envs)
+    assert [envs[name].api.auth for name in envs] == ["api_key", "iam", "iam"]
+    # And only dev goes without a web ACL, saying why
+    assert [envs[name].api.web_acl_rate_limit is None for name in envs] == [True, False, False]
+    assert envs["dev"].api.no_web_acl_reason
     assert not any(envs[name].api.open_read_access for name in envs)
     # And throttling and quotas grow towards prod, and no deployed environment allows '*'
     rates = [envs[name].api.throttle.rate_limit for name in envs]
@@ -202,3 +206,49 @@ def test_environment_config_validates_its_api_settings() -> None:
 def test_incomplete_jwt_settings_fail(overrides: dict[str, Any], message: str) -> None:
     with raises(message):
         validate(settings(**overrides))
+
+
+@pytest.mark.parametrize("environment", ["staging", "prod"])
+def test_api_keys_are_not_authentication_outside_dev(environment: str) -> None:
+    # Given an environment outside dev that asks for API keys
+    api = settings(auth="api_key")
+    # When validated, Then synth stops and says what to use instead
+    with raises(
+        f"api.auth may be 'api_key' only in dev, not in {environment}: an API key is not "
+        "authentication; use 'iam' (SigV4)"
+    ):
+        validate(api, environment)
+    validate(api, "dev")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "environment", "message"),
+    [
+        (
+            {"web_acl_rate_limit": None},
+            "dev",
+            "api: set exactly one of web_acl_rate_limit and no_web_acl_reason",
+        ),
+        (
+            {"no_web_acl_reason": "not needed"},
+            "dev",
+            "api: set exactly one of web_acl_rate_limit and no_web_acl_reason",
+        ),
+        (
+            {"web_acl_rate_limit": None, "no_web_acl_reason": "not needed"},
+            "prod",
+            "api.no_web_acl_reason: the REST stage in prod must have a web ACL; set "
+            "web_acl_rate_limit",
+        ),
+        (
+            {"web_acl_rate_limit": 5},
+            "prod",
+            "api.web_acl_rate_limit must be an integer from 10 to 2000000000, got 5",
+        ),
+    ],
+)
+def test_web_acl_settings_are_checked(
+    overrides: dict[str, Any], environment: str, message: str
+) -> None:
+    with raises(message):
+        validate(settings(**overrides), environment)

@@ -12,7 +12,7 @@ from config.environments import EnvironmentConfig, build_environments
 from config.functions import FunctionSizes
 from config.operations import DEFAULT_SCHEDULE_EXPRESSION, OperationsSettings
 from constructs_lib.aws_limits import check_schedule_expression
-from constructs_lib.specs import AlarmThresholds, FunctionSettings
+from constructs_lib.specs import AlarmSubscribers, AlarmThresholds, FunctionSettings
 
 
 def test_defaults_are_the_production_baseline_and_valid() -> None:
@@ -25,7 +25,7 @@ def test_defaults_are_the_production_baseline_and_valid() -> None:
     assert settings.schedule_enabled
     assert settings.alarm_actions_enabled
     assert settings.dashboard_enabled
-    assert settings.alarm_email is None
+    assert not settings.alarm_subscribers.any
 
 
 def test_profiles_make_dev_quiet_and_staging_and_prod_alert() -> None:
@@ -119,8 +119,19 @@ def test_invalid_schedule_expression_names_the_field(expression: str, message: s
             "operations.max_event_age_seconds must be an integer from 60 to 21600, got 21601",
         ),
         (
-            {"alarm_email": "ops.example.com"},
-            "operations.alarm_email must be an address like ops@example.com, got 'ops.example.com'",
+            {"alarm_subscribers": AlarmSubscribers(emails=("ops.example.com",))},
+            "operations.alarm_subscribers.emails has 'ops.example.com'; expected values like "
+            "ops@example.com",
+        ),
+        (
+            {"alarm_subscribers": AlarmSubscribers(https_urls=("http://hooks.example.com",))},
+            "operations.alarm_subscribers.https_urls has 'http://hooks.example.com'; expected "
+            "values like https://hooks.example.com/alarms",
+        ),
+        (
+            {"alarm_subscribers": AlarmSubscribers(topic_arns=("oncall",))},
+            "operations.alarm_subscribers.topic_arns has 'oncall'; expected values like "
+            "arn:aws:sns:us-west-2:123456789012:oncall",
         ),
     ],
 )
@@ -232,3 +243,43 @@ def test_environment_config_validates_its_operations_settings() -> None:
             deletion_protection=False,
             operations=bad,
         )
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {"PIPELINE_ALARM_EMAIL": "ops@example.com,not-an-address"},
+            "PIPELINE_ALARM_EMAIL has 'not-an-address'; expected values like ops@example.com",
+        ),
+        (
+            {"PIPELINE_ALARM_HTTPS_URL": "https://a.example.com,https://a.example.com"},
+            "PIPELINE_ALARM_HTTPS_URL lists a value more than once",
+        ),
+        (
+            {
+                "PIPELINE_ALARM_TOPIC_ARN": ",".join(
+                    f"arn:aws:sns:us-west-2:123456789012:t{n}" for n in range(5)
+                )
+            },
+            "PIPELINE_ALARM_TOPIC_ARN may name at most 4 topics (an alarm takes five actions, "
+            "one of them the environment's own topic)",
+        ),
+    ],
+)
+def test_bad_alarm_subscriber_variables_name_the_variable(
+    environ: dict[str, str], message: str
+) -> None:
+    # Given a synth-time variable with one bad value / When parsed / Then the line names it
+    with pytest.raises(ValueError, match=r"^PIPELINE_ALARM_") as raised:
+        AlarmSubscribers.from_environ(environ)
+    assert str(raised.value) == message
+
+
+def test_alarm_subscriber_variables_are_comma_separated_lists() -> None:
+    subscribers = AlarmSubscribers.from_environ(
+        {"PIPELINE_ALARM_EMAIL": " a@example.com , b@example.com ,", "PIPELINE_ALARM_HTTPS_URL": ""}
+    )
+    assert subscribers == AlarmSubscribers(emails=("a@example.com", "b@example.com"))
+    assert subscribers.any
+    assert not AlarmSubscribers.from_environ({}).any

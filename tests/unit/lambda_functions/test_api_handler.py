@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 import re
 from datetime import UTC, date, datetime
@@ -568,3 +569,65 @@ def test_resolver_serves_every_route_the_api_contract_deploys(
     # Then the function has a handler for each of them
     for method, path in RECORDS_ROUTES:
         assert (method, shape(path)) in served, f"{method} {path}"
+
+
+@VERSIONS
+def test_unversioned_object_with_null_version_id_and_no_etag_is_recorded(
+    call: Any, dynamodb: Any, version: str
+) -> None:
+    # Given the body S3 metadata gives for an unversioned object: version "null", no etag
+    body = json.dumps(dict(VALID_BODY, version_id="null"))
+
+    # When it is POSTed twice
+    responses = [call(api_event(version, "POST", "/records", body=body)) for _ in range(2)]
+
+    # Then each POST is a record of its own (nothing names one version), never a 500
+    assert [r["statusCode"] for r in responses] == [201, 201], responses[0]["body"]
+    items = dynamodb.scan(TableName=TABLE_NAME)["Items"]
+    assert len(items) == 2
+    assert {item["version_id"]["S"] for item in items} == {"null"}
+
+
+@VERSIONS
+@pytest.mark.parametrize("digits", [127, 4_301, 10_000])
+def test_an_integer_too_long_for_any_field_is_our_400(
+    call: Any, dynamodb: Any, version: str, digits: int
+) -> None:
+    # Given a body whose attribute is an integer with more digits than DynamoDB stores
+    body = '{"bucket": "b-1", "key": "k", "size": 1, "attributes": {"n": ' + "9" * digits + "}}"
+
+    # When it is POSTed
+    response = call(api_event(version, "POST", "/records", body=body))
+
+    # Then the API answers 400 in its own words, not the interpreter's, and stores nothing
+    assert response["statusCode"] == 400, response["body"]
+    message = response_json(response)["message"]
+    assert message == (
+        f"the body holds an integer of {digits} digits; no field accepts more than 126"
+    )
+    assert "sys.set_int_max_str_digits" not in response["body"]
+    assert dynamodb.scan(TableName=TABLE_NAME)["Count"] == 0
+
+
+def test_the_rest_models_size_limits_are_the_handlers(api: ModuleType) -> None:
+    # Given the model API Gateway checks and the schema the handler checks
+    from pipeline_common.api_contract import RECORDS_WRITE_SCHEMA
+
+    logic = importlib.import_module(f"{api.__package__}.logic")
+    model = RECORDS_WRITE_SCHEMA["properties"]
+    handler = logic.CREATE_RECORD_SCHEMA["properties"]
+    limits = ("maxLength", "maximum", "maxProperties", "minLength", "minimum")
+
+    # When each field's limits are compared
+    def bounds(rule: dict[str, Any]) -> dict[str, Any]:
+        return {name: rule[name] for name in limits if name in rule}
+
+    # Then every field has the same bounds on both sides, attributes' values included
+    assert set(model) == set(handler)
+    for name in ("key", "size", "etag", "version_id", "attributes"):
+        assert bounds(model[name]) == bounds(handler[name]), name
+    assert bounds(model["attributes"]["additionalProperties"]) == bounds(
+        handler["attributes"]["additionalProperties"]
+    )
+    assert model["key"]["maxLength"] == 1024
+    assert RECORDS_WRITE_SCHEMA["additionalProperties"] is False

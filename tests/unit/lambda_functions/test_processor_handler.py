@@ -449,3 +449,67 @@ def test_very_long_key_fits_the_sort_key_limit_and_stays_unique(
     assert len({item["sk"]["S"] for item in items}) == 2
     assert all(len(item["sk"]["S"].encode()) <= 1024 for item in items)
     assert {item["object_key"]["S"][-1] for item in items} == {"a", "b"}
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda r: r.update(eventTime="0001-01-01T00:00:00+05:00"),
+            "Records[1].eventTime must fall within years 1-9999 in UTC",
+        ),
+        (
+            lambda r: r["s3"]["object"].update(key="bad\ud800key"),
+            "Records[1].s3.object.key must be an S3 object key",
+        ),
+    ],
+)
+def test_a_record_python_cannot_convert_fails_alone_and_the_batch_goes_on(
+    processor: ModuleType,
+    dynamodb: Any,
+    lambda_context: FakeLambdaContext,
+    change: Any,
+    expected: str,
+) -> None:
+    # Given a three-record event whose middle record has no UTC day or an unencodable key
+    event = load_event("s3-multi-record")
+    change(event["Records"][1])
+
+    # When the processor handles it, it fails the invocation for that record only
+    with pytest.raises(processor.RecordBatchError) as raised:
+        processor.lambda_handler(event, lambda_context)
+
+    # Then the error names the record and field, and the records after it were written too
+    assert str(raised.value).startswith(f"1 of 3 records failed: {expected}")
+    keys = {item["object_key"]["S"] for item in table_items(dynamodb)}
+    assert keys == {"incoming/plain.txt", "reports/100% done? #final.json"}
+
+
+def test_an_unexpected_error_in_one_record_is_that_records_failure(
+    processor: ModuleType,
+    dynamodb: Any,
+    lambda_context: FakeLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a store that breaks in a way no check foresaw on the first record only
+    store = processor.STORE
+    real_put = store.put_if_absent
+
+    def put(item: dict[str, Any]) -> bool:
+        if item["object_key"] == "incoming/plain.txt":
+            raise UnicodeEncodeError("utf-8", "x", 0, 1, "surrogates not allowed")
+        result: bool = real_put(item)
+        return result
+
+    monkeypatch.setattr(store, "put_if_absent", put)
+    event = load_event("s3-multi-record")
+
+    # When the processor handles the three-record event
+    with pytest.raises(processor.RecordBatchError) as raised:
+        processor.lambda_handler(event, lambda_context)
+
+    # Then that record fails by itself, without its data, and the other two are written
+    assert str(raised.value) == (
+        "1 of 3 records failed: Records[0] failed unexpectedly (UnicodeEncodeError)"
+    )
+    assert len(table_items(dynamodb)) == 2

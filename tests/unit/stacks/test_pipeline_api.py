@@ -115,7 +115,11 @@ def test_rest_stage_throttles_logs_and_meters_per_environment(
     assert {group["retention_in_days"] for group in groups} == {
         ENVIRONMENTS[env].log_retention_days
     }
-    # And each API key is held to the environment's quota
+    # And where callers use API keys, each is held to the environment's quota
+    plans = of_type(stack, "aws_api_gateway_usage_plan")
+    if api.auth != "api_key":
+        assert plans == {}
+        return
     _, plan = named(stack, "aws_api_gateway_usage_plan", "api_rest-api_")
     assert plan["quota_settings"] == {"limit": api.quota.limit, "period": api.quota.period}
 
@@ -125,9 +129,13 @@ def test_every_api_route_requires_authentication(synthesized_stacks: Stacks, env
     # Given no environment opens reads
     stack = synthesized_stacks[f"pipeline-{env}"]
     assert ENVIRONMENTS[env].api.open_read_access is False
-    # Then every REST method but the preflight needs a key, and every HTTP route needs IAM
+    # Then every REST method but the preflight needs a key (dev) or SigV4, and every HTTP
+    # route needs IAM
+    uses_key = ENVIRONMENTS[env].api.auth == "api_key"
     for method in of_type(stack, "aws_api_gateway_method").values():
-        assert method["api_key_required"] is (method["http_method"] != "OPTIONS")
+        route = method["http_method"] != "OPTIONS"
+        assert method["api_key_required"] is (route and uses_key)
+        assert method["authorization"] == ("AWS_IAM" if route and not uses_key else "NONE")
     for route in of_type(stack, "aws_apigatewayv2_route").values():
         assert route["authorization_type"] == "AWS_IAM"
 
@@ -166,10 +174,13 @@ def test_outputs_name_the_apis_but_never_the_key_value(
     # Given the stack outputs
     stack = synthesized_stacks[f"pipeline-{env}"]
     outputs = stack["output"]
-    # Then the URL, key id and function are there, and the HTTP URL only where it is deployed
+    # Then the URL, key id (where keys are used) and function are there, and the HTTP URL
+    # only where it is deployed
     assert outputs["rest_api_url"]["value"].endswith(".invoke_url}")
-    assert outputs["rest_api_key_id"]["value"].startswith("${aws_api_gateway_api_key.")
-    assert outputs["rest_api_key_id"]["value"].endswith(".id}")
+    assert ("rest_api_key_id" in outputs) is (ENVIRONMENTS[env].api.auth == "api_key")
+    if "rest_api_key_id" in outputs:
+        assert outputs["rest_api_key_id"]["value"].startswith("${aws_api_gateway_api_key.")
+        assert outputs["rest_api_key_id"]["value"].endswith(".id}")
     assert outputs["api_function_name"]["value"].endswith(".function_name}")
     assert ("http_api_url" in outputs) is ENVIRONMENTS[env].api.deploys_http
     # And no output exposes an API key's value

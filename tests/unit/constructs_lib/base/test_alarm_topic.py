@@ -56,7 +56,7 @@ def test_only_this_accounts_pipeline_alarms_may_publish_and_only_over_tls(synth:
     source_arn = conditions["aws:SourceArn"]
     assert source_arn["test"] == "ArnLike"
     assert re.fullmatch(
-        r"arn:aws:cloudwatch:us-west-2:\$\{data\.aws_caller_identity\.[^}]+\.account_id\}"
+        r"arn:\$\{data\.aws_partition\.[^}]+\.partition\}:cloudwatch:us-west-2:\$\{data\.aws_caller_identity\.[^}]+\.account_id\}"
         r":alarm:evpipe-prod-\*",
         source_arn["values"][0],
     )

@@ -18,6 +18,7 @@ SINK_PROPS = SecureBucketProps(
     kms_key_arn=None,
     sse_s3_reason="log delivery needs SSE-S3",
     is_access_log_sink=True,
+    log_source_buckets=("evpipe-dev-*",),
     no_event_notifications_reason="nothing reacts to logs",
 )
 
@@ -133,6 +134,16 @@ def test_log_sink_uses_sse_s3_and_lets_the_logging_service_write(
     assert "aws_s3_bucket_logging" not in out["resource"]
     statements = json.dumps(out["data"]["aws_iam_policy_document"])
     assert "logging.s3.amazonaws.com" in statements
+    # And only for this account's named source buckets (confused deputy)
+    (delivery,) = [
+        statement
+        for document in out["data"]["aws_iam_policy_document"].values()
+        for statement in document["statement"]
+        if statement.get("sid") == "AllowServerAccessLogDelivery"
+    ]
+    found = {c["variable"]: c["values"] for c in delivery["condition"]}
+    assert set(found) == {"aws:SourceAccount", "aws:SourceArn"}
+    assert found["aws:SourceArn"][0].endswith(":s3:::evpipe-dev-*")
     skips = skipped_checks(only(out, "aws_s3_bucket"))
     assert skips["CKV_AWS_145"] == "log delivery needs SSE-S3"
     assert skips["CKV2_AWS_62"] == "nothing reacts to logs"
@@ -151,6 +162,11 @@ def test_log_sink_uses_sse_s3_and_lets_the_logging_service_write(
             "set exactly one of access_logs_sink and is_access_log_sink",
         ),
         ({"force_destroy": True}, "force_destroy contradicts prevent_destroy"),
+        (
+            {"log_source_buckets": ("other-*",)},
+            "log_source_buckets must name the buckets that log here, exactly when "
+            "is_access_log_sink is set",
+        ),
         ({"noncurrent_version_expiration_days": 0}, "noncurrent_version_expiration_days must be"),
         ({"abort_incomplete_upload_days": 0}, "abort_incomplete_upload_days must be at least 1"),
     ],
@@ -205,3 +221,9 @@ def test_emulator_opt_out_drops_only_the_tls_deny(synth: SynthFn) -> None:
         name for name in out["resource"]["aws_s3_bucket_policy"] if name.startswith("access-logs")
     ]
     assert len(out["resource"]["aws_s3_bucket_policy"]) == 1
+
+
+def test_a_log_sink_names_the_buckets_that_may_deliver_to_it() -> None:
+    # Given a sink that names no source bucket / When built / Then it is refused
+    with pytest.raises(ValueError, match="log_source_buckets must name the buckets"):
+        replace(SINK_PROPS, log_source_buckets=())

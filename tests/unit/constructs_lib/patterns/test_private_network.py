@@ -201,7 +201,7 @@ def test_flow_logs_capture_all_traffic_into_an_encrypted_group(synth: SynthFn) -
     variables = {c["variable"]: c for c in trust["condition"]}
     assert set(variables) == {"aws:SourceAccount", "aws:SourceArn"}
     assert re.fullmatch(
-        rf"arn:aws:ec2:us-west-2:{ACCOUNT_TOKEN}:vpc-flow-log/\*",
+        rf"arn:\$\{{data\.aws_partition\.[^}}]+\.partition\}}:ec2:us-west-2:{ACCOUNT_TOKEN}:vpc-flow-log/\*",
         variables["aws:SourceArn"]["values"][0],
     )
     # And the role writes to that group only

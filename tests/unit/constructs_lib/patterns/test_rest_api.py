@@ -40,6 +40,7 @@ def props(function: Any = None, **overrides: Any) -> RestApiProps:
         "kms_key_arn": KEY_ARN,
         "manage_account_cloudwatch_role": True,
         "no_web_acl_reason": "test",
+        "cors_allowed_origins": ("https://app.example.com",),
     }
     settings.update(overrides)
     return RestApiProps(**settings)
@@ -111,10 +112,12 @@ def test_routes_are_regional_lambda_proxy_integrations(
         ("GET", item_id),
         ("OPTIONS", item_id),
     }
-    # And every method is a Lambda proxy integration of the API function, invoked with POST
+    # And every route is a Lambda proxy integration of the API function, invoked with POST
     integrations = of_type(out, "aws_api_gateway_integration").values()
     assert len(integrations) == 5
-    for integration in integrations:
+    proxies = [i for i in integrations if i["type"] != "MOCK"]
+    assert len(proxies) == 3
+    for integration in proxies:
         assert integration["type"] == "AWS_PROXY"
         assert integration["integration_http_method"] == "POST"
         assert integration["uri"] == reference(out, "aws_lambda_function", "invoke_arn", "api")
@@ -274,8 +277,12 @@ def test_deployment_is_replaced_before_destroy_when_routes_change(
                           "aws_api_gateway_resource"):  # fmt: skip
         for name in of_type(out, resource_type):
             assert f"{resource_type}.{name}.id" in trigger
-    for name in of_type(out, "aws_api_gateway_integration"):
-        assert f"aws_api_gateway_integration.{name}.uri" in trigger
+    for name, body in of_type(out, "aws_api_gateway_integration").items():
+        if body["type"] == "AWS_PROXY":
+            assert f"aws_api_gateway_integration.{name}.uri" in trigger
+    # And, for the preflights, what API Gateway answers
+    for name in of_type(out, "aws_api_gateway_integration_response"):
+        assert f"aws_api_gateway_integration_response.{name}.id" in trigger
 
 
 def test_in_place_method_changes_change_the_redeployment_trigger(
@@ -298,17 +305,10 @@ def test_lambda_permissions_name_this_api_stage_method_and_path(
     # Given the records API
     out = synth(build(make_function))
     execution_arn = ref(out, "aws_api_gateway_rest_api", "rest-api", "execution_arn")
-    # Then each route (and preflight) may invoke the function only from its own ARN
+    # Then each route may invoke the function only from its own ARN; preflights never do
     permissions = of_type(out, "aws_lambda_permission").values()
     assert sorted(p["source_arn"] for p in permissions) == sorted(
-        f"{execution_arn}/dev/{route}"
-        for route in (
-            "GET/records",
-            "POST/records",
-            "OPTIONS/records",
-            "GET/records/*",
-            "OPTIONS/records/*",
-        )
+        f"{execution_arn}/dev/{route}" for route in ("GET/records", "POST/records", "GET/records/*")
     )
     for permission in permissions:
         assert permission["principal"] == "apigateway.amazonaws.com"
@@ -316,7 +316,7 @@ def test_lambda_permissions_name_this_api_stage_method_and_path(
             out, "aws_lambda_function", "function_name", "api"
         )
         assert "*/*" not in permission["source_arn"]
-    assert len({p["statement_id"] for p in permissions}) == 5
+    assert len({p["statement_id"] for p in permissions}) == 3
 
 
 def test_account_logging_role_is_created_only_when_asked(
@@ -332,11 +332,14 @@ def test_account_logging_role_is_created_only_when_asked(
     assert trust["statement"][0]["principals"] == [
         {"type": "Service", "identifiers": ["apigateway.amazonaws.com"]}
     ]
+    # Only when API Gateway acts for this account (confused deputy)
+    conditions = {c["variable"]: c["values"] for c in trust["statement"][0]["condition"]}
+    assert set(conditions) == {"aws:SourceAccount", "aws:SourceArn"}
     assert role["name"] == "evpipe-dev-rest-api-apigw-logs"
     permissions = policy_document(owned, "cloudwatch-permissions")
     resources = permissions["statement"][0]["resources"]
     assert len(resources) == 1
-    assert re.fullmatch(r"arn:aws:logs:\$\{.+\}:\$\{.+\}:log-group:\*", resources[0])
+    assert re.fullmatch(r"arn:\$\{.+\}:logs:\$\{.+\}:\$\{.+\}:log-group:\*", resources[0])
     # And the stage waits for that setting
     assert only(owned, "aws_api_gateway_stage")["depends_on"] == [
         f"aws_api_gateway_account.{next(iter(of_type(owned, 'aws_api_gateway_account')))}"
@@ -453,3 +456,35 @@ def test_bad_props_fail_at_synth_naming_the_field(overrides: dict[str, Any], mes
 def test_bad_route_fails_with_its_method_and_path() -> None:
     with pytest.raises(ValueError, match=r"^route GET /records/: path must start with /"):
         props(routes=(ApiRoute(method="GET", path="/records/"),))
+
+
+def test_preflights_are_mock_integrations_that_answer_cors_without_lambda(
+    synth: SynthFn, make_function: FunctionFactory
+) -> None:
+    # Given an API serving two browser origins
+    origins = ("https://app.example.com", "https://admin.example.com")
+    out = synth(build(make_function, cors_allowed_origins=origins))
+    # Then each OPTIONS method is a MOCK integration answering 200 with the CORS headers
+    mocks = [i for i in of_type(out, "aws_api_gateway_integration").values() if i["type"] == "MOCK"]
+    assert len(mocks) == 2
+    assert all("uri" not in mock for mock in mocks)
+    answers = dict(of_type(out, "aws_api_gateway_integration_response"))
+    assert len(answers) == 2
+    records = next(body for name, body in answers.items() if "options-records_" in name)
+    headers = records["response_parameters"]
+    assert headers["method.response.header.Access-Control-Allow-Methods"] == "'GET,OPTIONS,POST'"
+    assert headers["method.response.header.Access-Control-Allow-Origin"] == (
+        "'https://app.example.com'"
+    )
+    assert headers["method.response.header.Access-Control-Max-Age"] == "'600'"
+    # And the second origin is echoed by the template, which allows exactly the listed ones
+    template = records["response_templates"]["application/json"]
+    assert '$origin == "https://admin.example.com"' in template
+    assert "responseOverride.header.Access-Control-Allow-Origin" in template
+    # And the method declares each header it answers
+    declared = {
+        header
+        for response in of_type(out, "aws_api_gateway_method_response").values()
+        for header in response["response_parameters"]
+    }
+    assert set(headers) == declared

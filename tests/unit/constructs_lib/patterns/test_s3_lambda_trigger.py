@@ -21,6 +21,7 @@ def bucket(stack: TerraformStack) -> SecureBucket:
             kms_key_arn=None,
             sse_s3_reason="test",
             is_access_log_sink=True,
+            log_source_buckets=("evpipe-*",),
         ),
     )
     return SecureBucket(

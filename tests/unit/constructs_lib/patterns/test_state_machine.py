@@ -92,10 +92,12 @@ def test_role_invokes_exactly_the_functions_it_is_given(
     permissions = next(
         body for key, body in documents.items() if key.startswith("workflow_permissions_")
     )
-    # Then only this account's Step Functions may assume the role
+    # Then only this state machine, in this account, may assume the role (confused deputy)
     (assume,) = trust["statement"]
     assert assume["principals"] == [{"type": "Service", "identifiers": ["states.amazonaws.com"]}]
-    assert assume["condition"][0]["variable"] == "aws:SourceAccount"
+    trusted = {c["variable"]: c["values"] for c in assume["condition"]}
+    assert set(trusted) == {"aws:SourceAccount", "aws:SourceArn"}
+    assert trusted["aws:SourceArn"][0].endswith(":stateMachine:evpipe-test-ingest")
     by_sid = {statement["sid"]: statement for statement in permissions["statement"]}
     # And it may invoke the two functions and nothing else
     invoke = by_sid["InvokePipelineFunctions"]
@@ -114,7 +116,7 @@ def test_role_invokes_exactly_the_functions_it_is_given(
     (condition,) = data_key["condition"]
     assert condition["variable"] == "kms:EncryptionContext:aws:states:stateMachineArn"
     assert re.fullmatch(
-        r"arn:aws:states:us-west-2:\$\{data\.aws_caller_identity\.[^}]+\.account_id\}"
+        r"arn:\$\{data\.aws_partition\.[^}]+\.partition\}:states:us-west-2:\$\{data\.aws_caller_identity\.[^}]+\.account_id\}"
         r":stateMachine:evpipe-test-ingest",
         condition["values"][0],
     )

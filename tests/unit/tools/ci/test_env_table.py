@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from config.environments import build_environments
-from constructs_lib.specs import AlarmThresholds
+from constructs_lib.specs import AlarmSubscribers, AlarmThresholds
 from tools.ci import env_table
 
 README = Path(__file__).resolve().parents[4] / "README.md"
@@ -37,14 +37,17 @@ def test_table_follows_the_settings() -> None:
         prod,
         operations=replace(
             prod.operations,
-            alarm_email="oncall@example.com",
+            alarm_subscribers=AlarmSubscribers(emails=("oncall@example.com",)),
             thresholds=AlarmThresholds(api_latency_p99_ms=750, period_seconds=60),
         ),
     )
     # When rendered / Then the change shows in prod's column only
     rendering = env_table.render_table(environments)
     assert "| API p99 latency ≥ | 3,000 ms | 2,000 ms | 750 ms |" in rendering
-    assert "| Alarm e-mail | none | none | oncall@example.com |" in rendering
+    assert (
+        "| Alarm subscribers | none (alarms silent) | `PIPELINE_ALARM_*` at synth; a plan "
+        "against AWS refuses without one | `oncall@example.com` |"
+    ) in rendering
     assert "| Alarm window | 1 period of 5 min | 1 period of 5 min | 1 period of 1 min |" in (
         rendering
     )
