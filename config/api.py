@@ -56,9 +56,6 @@ class ApiSettings:
     jwt_issuer: str | None = None
     jwt_audience: tuple[str, ...] = ()
     max_page_size: int = DEFAULT_MAX_PAGE_SIZE
-    # API Gateway's CloudWatch role is one per account and region; the stack that sets it
-    # owns it. Turn off where another stack or the landing zone already manages it.
-    manage_account_cloudwatch_role: bool = True
 
     @property
     def deploys_rest(self) -> bool:

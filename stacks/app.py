@@ -27,6 +27,10 @@ def build_app(target: DeploymentTarget, outdir: str | None = None) -> App:
             name: replace(config, ingest_path=target.ingest_path)
             for name, config in environments.items()
         }
+    environments = {
+        name: replace(config, account_id=target.account_ids.get(name, config.account_id))
+        for name, config in environments.items()
+    }
     app = App(outdir=outdir) if outdir else App()
     BootstrapStack(app, BOOTSTRAP_STACK_ID, target=target)
     for name in target.environments:
