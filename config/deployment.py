@@ -129,9 +129,10 @@ class DeploymentTarget:
             _check_endpoint(endpoint_url, probe=probe)
         state = StateBackendSettings(
             kind=backend,  # type: ignore[arg-type]  # checked just above
-            bucket=_parse_state_bucket(
-                environ.get("PIPELINE_STATE_BUCKET", f"{project}-terraform-state")
-            ),
+            # The default follows the project, which the environments check and name.
+            bucket=_parse_state_bucket(environ["PIPELINE_STATE_BUCKET"])
+            if "PIPELINE_STATE_BUCKET" in environ
+            else f"{project}-terraform-state",
             lock_table=_parse_lock_table(environ.get("PIPELINE_STATE_LOCK_TABLE")),
             region=region,
             kms_key_alias=state_key_alias(project),

@@ -147,13 +147,12 @@ class PipelineStack(AddressPinningStack):
             ),
         )
         if self.api.rest_api is not None:
-            # Its name holds the API's id, so the key learns it only now.
-            self.foundation.key.allow_log_groups(
-                [
-                    self.api.rest_api.execution_log_group.arn,
-                    f"{self.api.rest_api.execution_log_group.arn}:*",
-                ]
+            # API Gateway names the execution log group after the API's id, known only now.
+            # The id, not the group's ARN: the group is encrypted with this very key.
+            execution_logs = self.foundation.key.log_group_arn(
+                f"API-Gateway-Execution-Logs_{self.api.rest_api.api.id}/*"
             )
+            self.foundation.key.allow_log_groups([execution_logs])
         monitored: list[Monitored] = [self.foundation, self.ingest, self.api]
         workflow = config.workflow
         self.workflow: IngestWorkflow | None = None

@@ -14,8 +14,9 @@ def test_defaults_target_real_aws_with_s3_state_for_every_environment() -> None:
     assert target.environments == ("dev", "staging", "prod")
     assert not target.is_emulator
     assert (target.state.kind, target.state.bucket, target.state.lock_table) == (
-        "s3", "evpipe-terraform-state", "evpipe-terraform-locks",
+        "s3", "evpipe-terraform-state", None,
     )  # fmt: skip
+    assert target.state.kms_key_alias == "alias/evpipe-state"
     assert target.state.state_key("pipeline-dev") == "pipeline-dev/terraform.tfstate"
 
 
@@ -34,7 +35,8 @@ def test_switches_select_environments_backend_and_names() -> None:
     assert target.environments == ("dev", "prod")
     assert target.state.kind == "local"
     assert target.state.bucket == "acme-state-123"
-    assert target.state.lock_table == "acme-terraform-locks"
+    assert target.state.lock_table is None
+    assert target.state.kms_key_alias == "alias/acme-state"
     assert target.region == target.state.region == "eu-central-1"
 
 
