@@ -9,16 +9,31 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Iterator
 
 import pytest
 from botocore.exceptions import ClientError
 
 from tools.ci.terraform_cli import TerraformError, terraform_env
-from tools.local_stack import LocalDeployment
+from tools.local_stack import LocalDeployment, deploy
+from tools.localcloud.process import LocalCloudProcess
 
 STATE_BUCKET = "evpipe-terraform-state"
 STATE_KEY = "pipeline-dev/terraform.tfstate"
 LOCK_FILE = f"{STATE_KEY}.tflock"
+
+
+@pytest.fixture(scope="module")
+def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDeployment]:
+    """Bootstrap and dev on an empty local cloud of their own, as `make run` deploys them.
+
+    The queue ingest path: state and locking do not depend on what the stack holds, and the
+    queue path leaves out the state machine, the slowest resource to create on the emulator.
+    """
+    folder = tmp_path_factory.mktemp("state")
+    with LocalCloudProcess(log_path=folder / "localcloud.log") as cloud:
+        yield deploy(cloud, folder / "run", environment="dev",
+                     environ={"PIPELINE_INGEST_PATH": "queue"})  # fmt: skip
 
 
 def test_state_object_is_encrypted_with_the_state_key(dev: LocalDeployment) -> None:
