@@ -15,6 +15,12 @@ export TF_CLI_CONFIG_FILE := $(CURDIR)/build/terraformrc
 
 PIPENV_VERSION := 2026.10.3
 PYTEST_ARGS ?=
+# Test processes: the integration tests mostly wait on the AWS provider's own timers, so
+# more workers than the 2 CPUs still shorten the run. Each test file runs in one worker
+# (its session's local cloud and dev deployment are that worker's own).
+PYTEST_WORKERS ?= 4
+# A hung test stops the run (with pytest's summary) well inside CI's 90 minutes.
+TEST_TIMEOUT ?= 60m
 # make plan-review BASE=origin/main: plan the working tree against a deployment of that commit.
 BASE ?=
 # make emulator PORT=5000: where the local cloud listens (4566 is what LocalStack users expect).
@@ -59,8 +65,9 @@ lint: python-deps ## ruff (lint and format) and mypy
 	$(RUN) ruff format --check .
 	$(RUN) mypy .
 
-test: setup lint ## Lint, types and every test (unit, terraform validate, checkov, emulator)
-	$(RUN) pytest $(PYTEST_ARGS)
+test: setup lint ## Lint, types and every test (unit, terraform validate, checkov, local cloud)
+	timeout --signal=INT --kill-after=2m $(TEST_TIMEOUT) \
+		$(RUN) pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 unit-test: setup ## Only the fast tests
 	$(RUN) pytest -m "not integration" $(PYTEST_ARGS)

@@ -60,6 +60,12 @@ LAMBDA_SQS_BATCHING_WINDOW_SECONDS_RANGE = (0, 300)
 LAMBDA_SQS_MAXIMUM_CONCURRENCY_RANGE = (2, 1_000)
 # AWS recommends a queue visibility timeout of at least six times the function's timeout.
 LAMBDA_SQS_VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT = 6
+# Without MaximumConcurrency, a standard queue's pollers scale to at most 1,250 concurrent
+# invocations ("Scaling and processing" in "Using Lambda with Amazon SQS").
+LAMBDA_SQS_DEFAULT_MAX_CONCURRENCY = 1_250
+# Concurrent executions per account and region by default ("Lambda quotas"): what functions
+# without reserved concurrency share.
+LAMBDA_ACCOUNT_CONCURRENCY = 1_000
 
 # --- S3 ("Bucket naming rules"; "Amazon S3 objects overview") -------------------------------
 S3_BUCKET_NAME_LENGTH_RANGE = (3, 63)
@@ -71,10 +77,27 @@ SQS_MESSAGE_RETENTION_SECONDS_RANGE = (60, 1_209_600)
 SQS_VISIBILITY_TIMEOUT_SECONDS_RANGE = (0, 43_200)
 # RedrivePolicy.maxReceiveCount: receives before SQS moves a message to its dead-letter queue.
 SQS_MAX_RECEIVE_COUNT_RANGE = (1, 1_000)
+# MessageRetentionPeriod when unset (CreateQueue API reference): 4 days.
+SQS_DEFAULT_MESSAGE_RETENTION_SECONDS = 345_600
+
+# --- SNS ("Amazon SNS endpoints and quotas", Publish API transactions per second) -----------
+# Per account and region; soft limits that a quota increase can raise.
+SNS_PUBLISH_PER_SECOND_BY_REGION = {"us-east-1": 30_000, "us-west-2": 9_000, "eu-west-1": 9_000}
+SNS_PUBLISH_PER_SECOND_OTHER_REGIONS = 1_500
 
 # --- DynamoDB ("Service, account, and table quotas") ----------------------------------------
 # Provisioned capacity units per table per dimension under the default account quota.
 DYNAMODB_TABLE_CAPACITY_UNITS_RANGE = (1, 40_000)
+# On-demand tables: the same default per-table quota, in request units per second.
+DYNAMODB_ON_DEMAND_TABLE_WRITE_UNITS_PER_SECOND = 40_000
+DYNAMODB_ON_DEMAND_TABLE_READ_UNITS_PER_SECOND = 40_000
+# One partition serves at most 1,000 write and 3,000 read units per second, and all items of
+# one partition-key value share a partition ("Partitions and data distribution"; "Best
+# practices for designing and using partition keys effectively").
+DYNAMODB_PARTITION_WRITE_UNITS_PER_SECOND = 1_000
+DYNAMODB_PARTITION_READ_UNITS_PER_SECOND = 3_000
+# A standard write of an item up to 1 KB consumes one write unit ("Read/write capacity mode").
+DYNAMODB_WRITE_UNIT_ITEM_BYTES = 1_024
 
 # --- KMS (ScheduleKeyDeletion API reference) ------------------------------------------------
 KMS_DELETION_WINDOW_DAYS_RANGE = (7, 30)

@@ -37,25 +37,32 @@ SIDECAR_SUFFIX = ".sha256"
 Entry = tuple[str, bytes]
 
 
-def _files(root: Path) -> Iterator[Path]:
+def _files(root: Path, *, keep_bytecode: bool = False) -> Iterator[Path]:
+    excluded_parts = EXCLUDED_PARTS - {"__pycache__"} if keep_bytecode else EXCLUDED_PARTS
+    excluded_suffixes = frozenset() if keep_bytecode else EXCLUDED_SUFFIXES
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root)
         if (
             path.is_file()
-            and not EXCLUDED_PARTS.intersection(relative.parts)
-            and (path.suffix not in EXCLUDED_SUFFIXES)
+            and not excluded_parts.intersection(relative.parts)
+            and (path.suffix not in excluded_suffixes)
         ):
             yield path
 
 
-def build_archive(source: Path, destination: Path, *, prefix: str = "") -> Path:
+def build_archive(
+    source: Path, destination: Path, *, prefix: str = "", keep_bytecode: bool = False
+) -> Path:
     """Zip every file under ``source`` into ``destination``, each path under ``prefix``.
 
+    ``keep_bytecode`` is for a tree whose bytecode was compiled on purpose and reproducibly
+    (the dependencies layer, tools/build_layer.py); elsewhere .pyc files are local leftovers.
     The archive is rewritten only when its content changes, so repeated synths leave
     timestamps alone, and it is not even recompressed while its inputs are unchanged.
     """
     entries = [
-        (prefix + path.relative_to(source).as_posix(), path.read_bytes()) for path in _files(source)
+        (prefix + path.relative_to(source).as_posix(), path.read_bytes())
+        for path in _files(source, keep_bytecode=keep_bytecode)
     ]
     inputs = inputs_digest(entries)
     sidecar = destination.with_name(destination.name + SIDECAR_SUFFIX)

@@ -26,6 +26,9 @@ from constructs_lib.aws_limits import (
 
 BillingMode = Literal["PAY_PER_REQUEST", "PROVISIONED"]
 BILLING_MODES: tuple[BillingMode, ...] = ("PAY_PER_REQUEST", "PROVISIONED")
+# Provisioned capacity autoscales up to this multiple of the configured baseline (the table
+# construct deploys it; tools/capacity.py models it).
+AUTOSCALING_MAX_MULTIPLIER = 10
 QuotaPeriod = Literal["DAY", "WEEK", "MONTH"]
 QUOTA_PERIODS: tuple[QuotaPeriod, ...] = ("DAY", "WEEK", "MONTH")
 

@@ -36,8 +36,11 @@ class DependenciesLayer(Construct):
         self, scope: Construct, construct_id: str, *, props: DependenciesLayerProps
     ) -> None:
         super().__init__(scope, construct_id)
-        # A FILE asset holding our own zip: see constructs_lib/code_archive.py for why.
-        archive = build_archive(props.layer_dir, props.layer_dir.with_suffix(".zip"))
+        # A FILE asset holding our own zip: see constructs_lib/code_archive.py for why. The
+        # layer's bytecode is kept: tools/build_layer.py compiles it reproducibly for 3.12.
+        archive = build_archive(
+            props.layer_dir, props.layer_dir.with_suffix(".zip"), keep_bytecode=True
+        )
         self.asset = TerraformAsset(self, "code", path=str(archive), type=AssetType.FILE)
         self.layer = LambdaLayerVersion(
             self,

@@ -21,13 +21,14 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
 )
 from constructs import Construct
 
+# Re-exported: the capacity model reads the same multiple without importing cdktf.
+from constructs_lib.specs import AUTOSCALING_MAX_MULTIPLIER
+
 PARTITION_KEY = "pk"
 SORT_KEY = "sk"
 TTL_ATTRIBUTE = "expires_at"
 # Both images let stream consumers diff a change without reading the table again.
 DEFAULT_STREAM_VIEW_TYPE = "NEW_AND_OLD_IMAGES"
-# Scale provisioned capacity up to this multiple of the configured baseline.
-AUTOSCALING_MAX_MULTIPLIER = 10
 # Keep consumed capacity near 70% so bursts have headroom before throttling.
 AUTOSCALING_TARGET_UTILIZATION = 70
 

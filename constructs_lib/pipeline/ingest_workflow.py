@@ -146,7 +146,8 @@ class IngestWorkflow(Construct):
             self,
             "trigger",
             props=WorkflowTriggerProps(
-                rule_name=f"{prefix}-ingest-workflow",
+                # Not the state machine's name: each derives its role's name from its own.
+                rule_name=f"{prefix}-ingest-start",
                 description=(
                     f"Starts the ingest workflow for each object created under "
                     f"{ingest.object_prefix} in {ingest.bucket_name}"

@@ -1,4 +1,4 @@
-"""Plan review against moto server: a change that replaces the records table is caught, and a
+"""Plan review against the local cloud: a change that replaces the records table is caught, and a
 commit planned against its own deployment (--base) changes nothing.
 
 Real: Terraform, the provider, our synthesized stack, git, checkov on the plan JSON.
@@ -25,7 +25,7 @@ from tools.ci.plan_review import (
 )
 from tools.ci.plan_review.report import COUNT_COLUMNS
 from tools.ci.terraform_cli import TerraformError, terraform
-from tools.emulator import MotoServer
+from tools.localcloud.process import LocalCloudProcess
 
 # A different project renames every resource, so the table (name forces a new table) is replaced.
 RENAMED_PROJECT = "evpipx"
@@ -33,7 +33,7 @@ RENAMED_PROJECT = "evpipx"
 
 @dataclass(frozen=True)
 class AppliedTable:
-    moto: MotoServer
+    cloud: LocalCloudProcess
     out: Path
     address: str
 
@@ -42,18 +42,18 @@ class AppliedTable:
 def applied_table(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppliedTable]:
     """Dev synthesized the way plan review does, with only the records table applied."""
     out = tmp_path_factory.mktemp("plan-review")
-    with MotoServer(log_path=out / "moto.log") as moto:
-        workspace = prepare_workspace("dev", out, moto.endpoint_url)
+    with LocalCloudProcess(log_path=out / "localcloud.log") as cloud:
+        workspace = prepare_workspace("dev", out, cloud.endpoint_url)
         document = json.loads((workspace.stack_dir / "cdk.tf.json").read_text())
         (name,) = document["resource"]["aws_dynamodb_table"]
         address = f"aws_dynamodb_table.{name}"
         # -target applies the table and what it needs (the key), enough state to replace.
         workspace.apply(f"-target={address}")
-        yield AppliedTable(moto=moto, out=out, address=address)
+        yield AppliedTable(cloud=cloud, out=out, address=address)
 
 
 def _review(applied: AppliedTable, monkeypatch: pytest.MonkeyPatch, *extra: str) -> int:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", applied.moto.endpoint_url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", applied.cloud.endpoint_url)
     monkeypatch.setenv("PIPELINE_PROJECT", RENAMED_PROJECT)
     return plan_review.main(["--env", "dev", "--emulator", "--out", str(applied.out), *extra])
 
@@ -131,7 +131,7 @@ def test_a_commit_planned_against_its_own_deployment_changes_nothing(
     head = subprocess.run(
         ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
     ).stdout.strip()
-    # When HEAD is deployed to moto and HEAD is planned against that deployment
+    # When HEAD is deployed to a fresh local cloud and HEAD is planned against that deployment
     code = plan_review.main(
         ["--env", "dev", "--emulator", "--base", "HEAD", "--head", "HEAD", "--out", str(tmp_path)]
     )

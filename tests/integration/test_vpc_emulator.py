@@ -1,49 +1,67 @@
-"""Deploy dev with prod's network isolation (PIPELINE_FORCE_VPC=1) to moto, inspect, destroy.
+"""Deploy dev with prod's network isolation (PIPELINE_FORCE_VPC=1) to a local cloud, inspect,
+destroy.
 
-Real: Terraform, the provider, our synthesized configuration. Emulated: every AWS API.
-The one resource left out is aws_sfn_state_machine, which moto cannot create (it lacks
-ValidateStateMachineDefinition); its role, log group and functions are deployed. dev is
-used rather than prod itself because prod's deletion protection (prevent_destroy) would
-refuse the clean destroy this test ends with.
+Real: Terraform, the provider, our synthesized configuration, the state machine included (the
+local cloud answers ValidateStateMachineDefinition). Emulated: every AWS API. The local cloud
+runs in a process of its own (an empty account, like ``own_cloud``, but for the whole module,
+so dev is applied once). dev is used rather than prod itself because prod's deletion
+protection (prevent_destroy) would refuse the clean destroy this test ends with.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from config.environments import build_environments
 from tools.ci.terraform import StackWorkspace, synth_app
-from tools.emulator import MotoServer
-from tools.run_local import Deployment
+from tools.localcloud.process import LocalCloudProcess
 
 PREFIX = "evpipe-dev-"
 
 
+@dataclass(frozen=True)
+class Deployment:
+    """dev applied to a local cloud of its own, with local state."""
+
+    cloud: LocalCloudProcess
+    workspace: StackWorkspace
+    outputs: dict[str, Any]
+
+    def client(self, service: str) -> Any:
+        env = self.cloud.client_env()
+        session = boto3.session.Session(
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            region_name=env["AWS_DEFAULT_REGION"],
+        )
+        factory: Any = session.client  # the service name is a runtime value here
+        return factory(service, endpoint_url=self.cloud.endpoint_url)
+
+
 @pytest.fixture(scope="module")
-def isolated_dev(
-    moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Deployment]:
-    moto_server.reset()
+def isolated_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     run_dir = tmp_path_factory.mktemp("vpc-emulator")
-    stacks_dir = synth_app(
-        run_dir / "cdktf.out",
-        {
-            **moto_server.client_env(),
-            "PIPELINE_ENVIRONMENTS": "dev",
-            "PIPELINE_STATE_BACKEND": "local",
-            "PIPELINE_FORCE_VPC": "1",
-        },
-    )
-    workspace = StackWorkspace(stacks_dir / "pipeline-dev", moto_server.endpoint_url)
-    workspace.init()
-    try:
+    with LocalCloudProcess(log_path=run_dir / "localcloud.log") as cloud:
+        stacks_dir = synth_app(
+            run_dir / "cdktf.out",
+            {
+                **cloud.client_env(),
+                "PIPELINE_ENVIRONMENTS": "dev",
+                "PIPELINE_STATE_BACKEND": "local",
+                "PIPELINE_FORCE_VPC": "1",
+            },
+        )
+        workspace = StackWorkspace(stacks_dir / "pipeline-dev", cloud.endpoint_url)
+        workspace.init()
         workspace.apply()
-        deployment = Deployment(moto_server, stacks_dir, workspace, workspace.outputs())
+        deployment = Deployment(cloud, workspace, workspace.outputs())
         yield deployment
         # Then a destroy removes everything, the VPC included, without waiting on ENIs
         workspace.destroy()
@@ -52,8 +70,6 @@ def isolated_dev(
             Filters=[{"Name": "vpc-id", "Values": [deployment.outputs["vpc_id"]]}]
         )["Vpcs"]
         assert vpcs == []
-    finally:
-        moto_server.reset()
 
 
 def pipeline_functions(dev: Deployment) -> list[dict[str, Any]]:

@@ -2,7 +2,8 @@
 
     pipenv run python -m tools.ci.drift_check [--env dev] [--with-network] [--out build/drift-check]
 
-Starts a local cloud (tools.localcloud, moto underneath), applies the environment's stack to it (local state), runs
+Starts a local cloud (tools.localcloud, moto underneath) in its own process, applies the
+environment's stack to it (local state), runs
 ``terraform plan -detailed-exitcode`` and compares: every planned change must be explained by
 an entry of EMULATOR_DRIFT_EXCEPTIONS (resource type + attribute path + why the emulator
 differs). Anything else is drift our configuration causes, and the check fails listing it.

@@ -5,7 +5,7 @@
     dev.init(); dev.apply(); print(dev.outputs())
 
 These are Terraform helpers shared by CI (plan review, drift check, diagram) and by the local
-harness (``make run``, the emulator tests). The emulator itself lives in tools.emulator; a
+harness (``make run``, the emulator tests). The emulator itself lives in tools.localcloud; a
 workspace given an endpoint URL only adds that emulator's credentials to Terraform's
 environment.
 """

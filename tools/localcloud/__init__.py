@@ -54,6 +54,7 @@ from tools.localcloud.settings import (
     PROJECT_ROOT,
     client_env,
     free_port,
+    port_is_free,
 )
 
 # The moto release every extension was written against and tested with.
@@ -83,14 +84,26 @@ class _Server(ThreadedMotoServer):
     def __init__(self, port: int, fire_rule: Any) -> None:
         super().__init__(ip_address=LOOPBACK, port=port, verbose=False)
         self._fire_rule = fire_rule
+        self._failed: BaseException | None = None
 
     def _server_entry(self) -> None:
         app = with_control_routes(DomainDispatcherApplication(create_backend_app), self._fire_rule)
-        self._server = make_server(
-            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
-        )
+        try:
+            self._server = make_server(
+                self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+            )
+        except (OSError, SystemExit) as error:  # werkzeug exits when it cannot bind
+            self._failed = error
+            self._server_ready_event.set()  # moto's start() would otherwise wait forever
+            return
         self._server_ready_event.set()
         self._server.serve_forever()
+
+    def start(self) -> None:
+        super().start()
+        if self._failed is not None:
+            self._thread = None
+            raise OSError(f"the server could not start ({self._failed})")
 
 
 class LocalCloud:
@@ -147,6 +160,11 @@ class LocalCloud:
             stepfunctions,
         )
 
+        if not port_is_free(self.port):
+            raise LocalCloudError(
+                f"port {self.port} on {LOOPBACK} is taken: stop what listens there or choose "
+                "another port"
+            )
         # moto's Step Functions interpreter calls http://localhost:$MOTO_PORT.
         self._set_env("MOTO_PORT", str(self.port))
         self._work_dir.mkdir(parents=True, exist_ok=True)
@@ -180,6 +198,7 @@ class LocalCloud:
         try:
             self._server.start()
         except OSError as error:
+            self._server = None
             self.stop()
             raise LocalCloudError(f"cannot listen on {self.endpoint_url}: {error}") from error
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -62,12 +63,73 @@ def target_input(target: dict[str, Any], event: dict[str, Any]) -> Any:
         return matches[0].value if matches else None
     transformer = target.get("InputTransformer")
     if transformer:
-        return EventTemplateParser.parse(
-            input_template=transformer.get("InputTemplate"),
-            input_paths_map=transformer.get("InputPathsMap", {}),
-            event=cast(Any, {**plain, "ingestion-time": event.get("ingestion-time", 0)}),
+        if not transformer.get("InputTemplate"):  # moto's defaults for an empty template
+            return EventTemplateParser.parse(
+                input_template=transformer.get("InputTemplate"),
+                input_paths_map=transformer.get("InputPathsMap", {}),
+                event=cast(Any, {**plain, "ingestion-time": event.get("ingestion-time", 0)}),
+            )
+        return render_template(
+            transformer["InputTemplate"],
+            transformer.get("InputPathsMap") or {},
+            {**plain, "ingestion-time": _iso(event.get("ingestion-time", 0))},
         )
     return plain
+
+
+_PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.\-]+)>")
+_MISSING = object()
+
+
+def render_template(template: str, paths: dict[str, str], event: dict[str, Any]) -> Any:
+    """An InputTemplate filled as EventBridge fills it.
+
+    A placeholder standing as a JSON value (``"key": <key>``) receives the value as JSON,
+    strings quoted (moto 5.2.5 inserts strings bare, which is not JSON); one inside a JSON
+    string (``"at <time>"``) receives the text. A path that matches nothing gives ``null``
+    (or nothing inside a string). A template that is not a JSON object or array is text.
+    """
+    from jsonpath_ng.ext import parse  # type: ignore[attr-defined]
+
+    values: dict[str, Any] = {
+        "aws.events.event.json": event,
+        "aws.events.event.ingestion-time": event.get("ingestion-time"),
+    }
+    for name, path in paths.items():
+        matches = parse(path).find(event)
+        values[name] = matches[0].value if matches else _MISSING
+    out: list[str] = []
+    in_string, index = False, 0
+    while index < len(template):
+        char = template[index]
+        matched = _PLACEHOLDER.match(template, index) if char == "<" else None
+        if matched is not None and matched[1] in values:
+            value = values[matched[1]]
+            if in_string:
+                text = (
+                    ""
+                    if value is _MISSING
+                    else value
+                    if isinstance(value, str)
+                    else json.dumps(value)
+                )
+                out.append(json.dumps(text)[1:-1])
+            else:
+                out.append("null" if value is _MISSING else json.dumps(value))
+            index = matched.end()
+            continue
+        if in_string and char == "\\":
+            out.append(template[index : index + 2])
+            index += 2
+            continue
+        if char == '"':
+            in_string = not in_string
+        out.append(char)
+        index += 1
+    rendered = "".join(out)
+    if template.lstrip().startswith(("{", "[")):
+        return json.loads(rendered)
+    return rendered
 
 
 def _dead_letter(rule: Rule, target: dict[str, Any], event: Any, error: Exception) -> None:

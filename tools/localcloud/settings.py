@@ -27,3 +27,14 @@ def free_port() -> int:
         sock.bind((LOOPBACK, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def port_is_free(port: int) -> bool:
+    """Whether a server could listen on ``LOOPBACK:port`` now (nothing else listens there)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return False
+        return True

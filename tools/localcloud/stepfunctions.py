@@ -8,6 +8,9 @@ config. What this adds:
 - ``StepFunctionResponse.validate_state_machine_definition``: the definition is checked by
   the npm ``asl-validator`` (package.json, the same check ``tests/unit`` runs on our
   definition) and answered in the API's shape ``{"result": "OK"|"FAIL", "diagnostics": [...]}``;
+- ``StepFunctionResponse.list_state_machine_versions``: the provider lists a machine's
+  versions on every read; moto keeps them (``StateMachine.versions``) but has no handler, so
+  the provider retried without end. Answered from moto's own versions, newest first;
 - :func:`enable_execution`: moto's ASL interpreter runs executions state by state. Its Lambda
   tasks call the server at ``localhost:$MOTO_PORT`` (``LocalCloud`` sets it), which reaches
   :mod:`tools.localcloud.executor`.
@@ -91,7 +94,22 @@ def install(node_modules: Path) -> None:
         definition = self._get_param("definition")
         return json.dumps(validate_definition(definition, _ACTIVE["node_modules"]))
 
+    def list_state_machine_versions(self: StepFunctionResponse) -> str:
+        machine = self.stepfunction_backend.describe_state_machine(
+            self._get_param("stateMachineArn")
+        )
+        versions = sorted(getattr(machine, "versions", {}).values(), key=lambda v: -v.version)
+        return json.dumps(
+            {
+                "stateMachineVersions": [
+                    {"stateMachineVersionArn": v.arn, "creationDate": v.creation_date.timestamp()}
+                    for v in versions
+                ]
+            }
+        )
+
     StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition  # type: ignore[attr-defined]
+    StepFunctionResponse.list_state_machine_versions = list_state_machine_versions  # type: ignore[attr-defined]
 
 
 _ACTIVE: dict[str, Any] = {}

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tools.build_layer import LAYER_DIR
-from tools.localcloud import PROJECT_ROOT, LocalCloud
+from tools.build_layer import LAYER_DIR, layer_archive
+from tools.localcloud import LocalCloud
+from tools.localcloud.settings import PROJECT_ROOT
 
 from .conftest import wait_for
 
@@ -27,7 +28,8 @@ def zip_tree(root: Path, prefix: str = "") -> bytes:
 
 
 def test_validate_function_runs_with_its_layer_built_for_arm64(cloud: LocalCloud) -> None:
-    # Given the layer `make layer` builds (arm64 wheels) and the validate function's package
+    # Given the layer zip as deployed (arm64 wheels, CPython 3.12 bytecode) and the validate
+    # function's package
     if not (LAYER_DIR / "python").is_dir():
         pytest.fail("build/layer is missing: run `make layer`")
     lam = cloud.client("lambda")
@@ -35,7 +37,7 @@ def test_validate_function_runs_with_its_layer_built_for_arm64(cloud: LocalCloud
         RoleName="project-validate-role", AssumeRolePolicyDocument="{}"
     )["Role"]["Arn"]
     layer = lam.publish_layer_version(
-        LayerName="project-deps", Content={"ZipFile": zip_tree(LAYER_DIR)}
+        LayerName="project-deps", Content={"ZipFile": layer_archive().read_bytes()}
     )["LayerVersionArn"]
     lam.create_function(
         FunctionName="project-validate",

@@ -167,3 +167,19 @@ def test_an_eventbridge_rule_starts_the_workflow(cloud: LocalCloud, workflow: st
     assert execution["status"] == "SUCCEEDED"
     output = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["output"])
     assert output["processing"]["record_id"] == "rec-in/d.json"
+
+
+def test_a_machines_published_versions_are_listed_newest_first(cloud: LocalCloud) -> None:
+    # Given a state machine published twice (the AWS provider lists versions on every read)
+    sfn = cloud.client("stepfunctions")
+    definition = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
+    arn = sfn.create_state_machine(
+        name="versions-listed", definition=json.dumps(definition), roleArn=ROLE, publish=True
+    )["stateMachineArn"]
+    definition["States"]["A"]["Comment"] = "second"  # type: ignore[index]
+    sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(definition), publish=True)
+    # When its versions are listed
+    listed = sfn.list_state_machine_versions(stateMachineArn=arn)["stateMachineVersions"]
+    # Then both come back, newest first, with their creation dates
+    assert [v["stateMachineVersionArn"] for v in listed] == [f"{arn}:2", f"{arn}:1"]
+    assert all(v["creationDate"] for v in listed)

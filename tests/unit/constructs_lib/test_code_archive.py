@@ -48,6 +48,20 @@ def test_archive_holds_sources_under_prefix_without_caches(source: Path, tmp_pat
         assert zf.read("pkg/handler.py") == (source / "handler.py").read_bytes()
 
 
+def test_a_tree_compiled_on_purpose_keeps_its_bytecode(source: Path, tmp_path: Path) -> None:
+    # Given a package with bytecode (the dependencies layer compiles its own)
+    # When it is archived asking to keep bytecode
+    archive = build_archive(source, tmp_path / "out" / "layer.zip", keep_bytecode=True)
+    # Then the bytecode is in the archive beside the sources
+    with zipfile.ZipFile(archive) as zf:
+        assert zf.namelist() == [
+            "__init__.py",
+            "__pycache__/handler.cpython-312.pyc",
+            "handler.py",
+        ]
+        assert zf.read("__pycache__/handler.cpython-312.pyc") == b"stale"
+
+
 def test_same_sources_in_another_place_give_identical_bytes(source: Path, tmp_path: Path) -> None:
     # Given two archives of the same sources written to different places
     first = build_archive(source, tmp_path / "a" / "pkg.zip")

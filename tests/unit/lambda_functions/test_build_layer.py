@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
 
+from constructs_lib.code_archive import build_archive
 from tools import build_layer
 
 from .support import PROJECT_ROOT
@@ -118,3 +122,67 @@ def test_normalize_drops_scripts_and_caches_and_fixes_times(tmp_path: Path) -> N
     source = python / "pkg" / "mod.py"
     assert source.stat().st_mode & 0o777 == 0o644
     assert {int(p.stat().st_mtime) for p in tmp_path.rglob("*")} == {build_layer.FIXED_MTIME}
+
+
+# A set constant: the kind of value whose marshalled order could depend on hashing.
+MODULE_SOURCE = 'KINDS = {"csv", "json", "parquet", "xml", "avro", "orc"}\nVALUE = 1\n'
+
+
+def _package(root: Path) -> Path:
+    package = root / "python" / "pkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "kinds.py").write_text(MODULE_SOURCE)
+    return root / "python"
+
+
+def _python312(code: str, path: Path) -> str:
+    completed = subprocess.run(
+        [str(build_layer.runtime_python()), "-B", "-S", "-c", code],
+        env={"PATH": os.environ["PATH"], "PYTHONPATH": str(path)},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return completed.stdout.strip()
+
+
+def test_layer_bytecode_is_reproducible_unchecked_and_named_for_opt_python(
+    tmp_path: Path,
+) -> None:
+    # Given the same sources in two places
+    trees = [_package(tmp_path / side) for side in ("a", "b")]
+
+    # When each is compiled and zipped as the layer is
+    archives = []
+    for tree in trees:
+        build_layer.compile_bytecode(tree, python=build_layer.runtime_python())
+        build_layer._fix_metadata(tree.parent)
+        archive = tmp_path / f"{tree.parent.name}.zip"
+        archives.append(build_archive(tree.parent, archive, keep_bytecode=True).read_bytes())
+
+    # Then both archives are the same bytes, and carry CPython 3.12 bytecode
+    assert archives[0] == archives[1]
+    with zipfile.ZipFile(tmp_path / "a.zip") as zf:
+        compiled = zf.read("python/pkg/__pycache__/kinds.cpython-312.pyc")
+    # And the bytecode is hash-based without a source check (PEP 552 flags: 0b01)
+    assert int.from_bytes(compiled[4:8], "little") == 0b01
+    # And its code names the file where Lambda mounts the layer
+    filename = _python312(
+        "import marshal, sys; "
+        f"data = open({str(trees[0] / 'pkg' / '__pycache__' / 'kinds.cpython-312.pyc')!r}, "
+        "'rb').read(); print(marshal.loads(data[16:]).co_filename)",
+        trees[0],
+    )
+    assert filename == "/opt/python/pkg/kinds.py"
+
+
+def test_the_runtime_imports_the_layer_bytecode_without_compiling(tmp_path: Path) -> None:
+    # Given a compiled layer tree whose source then changes without recompiling
+    tree = _package(tmp_path)
+    build_layer.compile_bytecode(tree, python=build_layer.runtime_python())
+    (tree / "pkg" / "kinds.py").write_text(MODULE_SOURCE.replace("VALUE = 1", "VALUE = 2"))
+
+    # When CPython 3.12 imports it (read-only, as from /opt)
+    value = _python312("import pkg.kinds; print(pkg.kinds.VALUE)", tree)
+
+    # Then the shipped bytecode ran (unchecked: no source hash compared, nothing compiled)
+    assert value == "1"

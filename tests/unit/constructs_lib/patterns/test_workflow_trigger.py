@@ -30,7 +30,7 @@ TEMPLATE = '{"bucket": <bucket>, "key": <key>}'
 
 def props(machine: Any = None, **overrides: Any) -> WorkflowTriggerProps:
     settings: dict[str, Any] = {
-        "rule_name": "evpipe-dev-ingest-workflow",
+        "rule_name": "evpipe-dev-ingest-start",
         "description": "starts the workflow",
         "event_pattern": PATTERN,
         "state_machine": machine,

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tools.localcloud import MOTO_VERSION, PROJECT_ROOT, LocalCloudError, check_moto_version
+from tools.localcloud import MOTO_VERSION, LocalCloudError, check_moto_version
 from tools.localcloud.events import delivered_event, target_input
 from tools.localcloud.executor import has_foreign_binaries, pinned_requirements
 from tools.localcloud.s3_notifications import sequencer
+from tools.localcloud.settings import PROJECT_ROOT
 
 EVENT = {
     "version": "0",
@@ -99,6 +100,34 @@ def test_input_transformer_fills_its_template() -> None:
     }
     # When the input is built / Then the template is filled from the delivered event
     assert target_input(target, EVENT) == {"object_key": "a.txt", "at": "2023-11-14T22:13:20Z"}
+
+
+def test_input_transformer_quotes_strings_placed_as_json_values() -> None:
+    # Given the workflow trigger's kind of template: placeholders as bare JSON values, one of
+    # them (a version id) absent from the event, another inside a string
+    target = {
+        "Id": "t",
+        "Arn": "arn",
+        "InputTransformer": {
+            "InputPathsMap": {
+                "bucket": "$.detail.bucket.name",
+                "key": "$.detail.object.key",
+                "size": "$.detail.object.size",
+                "version_id": "$.detail.object.version-id",
+            },
+            "InputTemplate": '{"bucket": <bucket>, "key": <key>, "size": <size>, '
+            '"version_id": <version_id>, "note": "<key> is \\"<size>\\" bytes"}',
+        },
+    }
+    # When the input is built / Then it is JSON as EventBridge sends it: strings quoted,
+    # numbers as numbers, the missing value null, text inside a string as text
+    assert target_input(target, EVENT) == {
+        "bucket": "bucket",
+        "key": "a.txt",
+        "size": 3,
+        "version_id": None,
+        "note": 'a.txt is "3" bytes',
+    }
 
 
 def test_delivered_event_keeps_string_times() -> None:
