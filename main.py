@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+from pathlib import Path
 
 from config.deployment import DeploymentTarget
 from constructs_lib import speedups
@@ -19,10 +21,20 @@ def main() -> int:
         target = DeploymentTarget.from_environ(os.environ)
         app = build_app(target)
     except ValueError as error:  # ConfigError and every props/config validation error
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {error}{_drop_stale_output()}", file=sys.stderr)
         return 2
     app.synth()
     return 0
+
+
+def _drop_stale_output() -> str:
+    """Remove the last good run's stacks, so nothing deploys them by mistake; say so."""
+    outdir = Path(os.environ.get("CDKTF_OUTDIR") or "cdktf.out")
+    # Only a directory cdktf wrote (it always has a manifest) is ours to delete.
+    if not (outdir / "manifest.json").is_file():
+        return ""
+    shutil.rmtree(outdir, ignore_errors=True)
+    return f" (removed the previous synth output {outdir}, now stale)"
 
 
 if __name__ == "__main__":

@@ -68,9 +68,6 @@ class ApiSettings:
     # takes a reason, recorded as the checkov suppression.
     web_acl_rate_limit: int | None = DEFAULT_WEB_ACL_RATE_LIMIT
     no_web_acl_reason: str | None = None
-    # API Gateway's CloudWatch role is one per account and region; the stack that sets it
-    # owns it. Turn off where another stack or the landing zone already manages it.
-    manage_account_cloudwatch_role: bool = True
 
     @property
     def deploys_rest(self) -> bool:

@@ -18,6 +18,11 @@ EMULATOR_SECRET_KEY = "test"  # noqa: S105 - not a secret, the emulator ignores 
 # moto treats the aws:SecureTransport condition as always false and then refuses every object
 # call on the bucket, Terraform's own state reads included.
 INSECURE_TRANSPORT_REASON = "moto cannot evaluate aws:SecureTransport"
+# moto applies a bucket policy's Deny without its Condition, so "deny PutObject unless aws:kms"
+# would refuse every write, Terraform's encrypted state writes included.
+UNENCRYPTED_WRITES_REASON = "moto evaluates bucket-policy Deny statements without conditions"
+# The emulator is one throwaway account; there is nothing to pin.
+ACCOUNT_PIN_REASON = "the emulator is a single local account"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,6 +35,10 @@ class DeploymentIntent:
     deny_insecure_transport: bool = True
     # A plan fails while alarms would page nobody; nobody is paged from an emulator anyway.
     require_alarm_subscriber: bool = True
+    # The state bucket's Deny of PutObject without SSE-KMS.
+    deny_unencrypted_writes: bool = True
+    # Staging and prod refuse to plan or deploy until their account is pinned.
+    require_account_pin: bool = True
 
 
 # Real AWS: nothing relaxed.
@@ -51,4 +60,6 @@ class EmulatorProfile:
             ),
             deny_insecure_transport=False,
             require_alarm_subscriber=False,
+            deny_unencrypted_writes=False,
+            require_account_pin=False,
         )

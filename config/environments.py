@@ -17,6 +17,7 @@ from typing import Literal
 from pipeline_common.environment import RECORD_TTL_DAYS
 
 from config.api import ApiSettings
+from config.backup import BackupSettings
 from config.functions import FunctionSizes
 from config.ingest import DEFAULT_INGEST_PATH, INGEST_PATHS, IngestPath, IngestQueueSettings
 from config.network import NetworkSettings
@@ -66,8 +67,11 @@ class EnvironmentConfig:
     region: str = DEFAULT_REGION
     project: str = DEFAULT_PROJECT
     owner: str = DEFAULT_OWNER
-    # Optional guard: when set, the provider refuses to touch any other account.
+    # When set, the provider refuses to touch any other account (PIPELINE_ACCOUNT_ID_<ENV>).
     account_id: str | None = None
+    # A plan or deploy against AWS refuses until account_id is set; off only for a throwaway
+    # environment that may go to whichever account the caller's credentials reach.
+    requires_account_pin: bool = True
     log_retention_days: int
     # Level of the functions' own log lines (Powertools' POWERTOOLS_LOG_LEVEL).
     log_level: LogLevel = DEFAULT_LOG_LEVEL
@@ -93,6 +97,8 @@ class EnvironmentConfig:
     # ingest queue and leaves the workflow out.
     ingest_path: IngestPath = DEFAULT_INGEST_PATH
     ingest_queue: IngestQueueSettings = field(default_factory=IngestQueueSettings)
+    # A locked AWS Backup copy of the records table and the ingest bucket.
+    backup: BackupSettings = field(default_factory=BackupSettings)
 
     def __post_init__(self) -> None:
         require_one_of("name", self.name, ENVIRONMENT_NAMES)
@@ -113,6 +119,7 @@ class EnvironmentConfig:
         self.workflow.validate("workflow")
         require_one_of("ingest_path", self.ingest_path, INGEST_PATHS)
         self.ingest_queue.validate("ingest_queue")
+        self.backup.validate("backup")
         self.api.validate("api", environment=self.name)
         require_int(
             "record_ttl_days",
@@ -160,6 +167,8 @@ def build_environments(
                 region=region,
                 project=project,
                 log_retention_days=14,
+                # Any sandbox account the developer's credentials reach.
+                requires_account_pin=False,
                 # Payload detail while developing; a short key wait, since dev data is throwaway.
                 log_level="DEBUG",
                 key_deletion_window_days=7,
@@ -225,6 +234,8 @@ def build_environments(
                 workflow=WorkflowSettings(),
                 # Prod's ingest path, so the queue and batching are rehearsed before prod.
                 ingest_path="queue",
+                # Test data is recreated, not restored; turn on to rehearse prod's backups.
+                backup=BackupSettings(enabled=False),
                 # Production's failure handling; testers' bad requests make 4xx noisier.
                 operations=OperationsSettings(
                     thresholds=AlarmThresholds(api_4xx_rate=0.10, api_latency_p99_ms=2000),
@@ -258,6 +269,7 @@ def build_environments(
                 workflow=WorkflowSettings(retry_max_attempts=6, retry_max_delay_seconds=60),
                 # 10,000 objects/s is far beyond what per-object Standard workflows start.
                 ingest_path="queue",
+                backup=BackupSettings(enabled=True, retention_days=35),
                 operations=OperationsSettings(),
                 api=ApiSettings(
                     cors_allowed_origins=("https://app.example.com",),

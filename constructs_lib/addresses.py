@@ -111,3 +111,16 @@ class AddressPinningStack(TerraformStack):
             if components[: len(prefix)] == prefix:
                 return logical_id([*kept_path.split("/"), *components[len(prefix) :]])
         return super()._allocate_logical_id(tf_element)
+
+
+def forget_resources(stack: TerraformStack, addresses: Sequence[str]) -> None:
+    """Make Terraform forget ``addresses`` without destroying them (``removed`` blocks).
+
+    For a resource whose ownership moved to another stack (or to the operator): the next plan
+    reports "will no longer be managed" and destroys nothing. An address absent from the state
+    is a no-op, so the blocks stay harmless on fresh deployments. Call once per stack.
+    """
+    stack.add_override(
+        "removed",
+        [{"from": address, "lifecycle": {"destroy": False}} for address in addresses],
+    )

@@ -41,6 +41,10 @@ def build_app(target: DeploymentTarget, outdir: str | None = None) -> App:
             name: replace(config, ingest_path=target.ingest_path)
             for name, config in environments.items()
         }
+    environments = {
+        name: replace(config, account_id=target.account_ids.get(name, config.account_id))
+        for name, config in environments.items()
+    }
     if target.alarm_subscribers.any:
         environments = {
             name: with_alarm_subscribers(config, target.alarm_subscribers)

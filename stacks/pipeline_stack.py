@@ -16,13 +16,18 @@ from pathlib import Path
 
 from constructs import Construct
 
-from config.deployment import DeploymentTarget
+from config.deployment import DeploymentTarget, account_variable
 from config.environments import EnvironmentConfig
-from constructs_lib.addresses import AddressPinningStack, keep_addresses
+from constructs_lib.addresses import AddressPinningStack, forget_resources, keep_addresses
 from constructs_lib.base.aws_provider import AwsProviderProps, PipelineAwsProvider
+from constructs_lib.base.backup_plan import LockedBackup, LockedBackupProps
 from constructs_lib.base.dependencies_layer import DEFAULT_LAYER_DIR
 from constructs_lib.base.state_backend import StateBackendProps, configure_state_backend
-from constructs_lib.pipeline.address_history import DOMAIN_REDESIGN_MOVES, PINNED_ADDRESSES
+from constructs_lib.pipeline.address_history import (
+    ACCOUNT_SETTINGS_MOVED_TO_BOOTSTRAP,
+    DOMAIN_REDESIGN_MOVES,
+    PINNED_ADDRESSES,
+)
 from constructs_lib.pipeline.foundation import Foundation, FoundationProps, NetworkLayout
 from constructs_lib.pipeline.ingest import Ingest, IngestProps, QueueReading
 from constructs_lib.pipeline.ingest_workflow import IngestWorkflow, IngestWorkflowProps
@@ -56,6 +61,9 @@ class PipelineStack(AddressPinningStack):
                 region=config.region,
                 default_tags=config.tags,
                 allowed_account_id=config.account_id,
+                require_account_variable=account_variable(config.name)
+                if config.requires_account_pin and intent.require_account_pin
+                else None,
                 endpoint=intent.endpoint,
             ),
         )
@@ -67,6 +75,7 @@ class PipelineStack(AddressPinningStack):
                 key=target.state.state_key(stack_id),
                 lock_table=target.state.lock_table,
                 region=target.state.region,
+                kms_key_id=target.state.kms_key_alias,
                 endpoint=intent.endpoint,
             ),
         )
@@ -133,11 +142,19 @@ class PipelineStack(AddressPinningStack):
                 record_ttl_days=config.record_ttl_days,
                 jwt_issuer=api.jwt_issuer,
                 jwt_audience=api.jwt_audience,
-                manage_account_cloudwatch_role=api.manage_account_cloudwatch_role,
+                # Account-wide: the bootstrap stack owns it (ApiGatewayAccountLogging).
+                manage_account_cloudwatch_role=False,
                 web_acl_rate_limit=api.web_acl_rate_limit,
                 no_web_acl_reason=api.no_web_acl_reason,
             ),
         )
+        if self.api.rest_api is not None:
+            # API Gateway names the execution log group after the API's id, known only now.
+            # The id, not the group's ARN: the group is encrypted with this very key.
+            execution_logs = self.foundation.key.log_group_arn(
+                f"API-Gateway-Execution-Logs_{self.api.rest_api.api.id}/*"
+            )
+            self.foundation.key.allow_log_groups([execution_logs])
         monitored: list[Monitored] = [self.foundation, self.ingest, self.api]
         workflow = config.workflow
         self.workflow: IngestWorkflow | None = None
@@ -179,5 +196,25 @@ class PipelineStack(AddressPinningStack):
                 dashboard_enabled=operations.dashboard_enabled,
             ),
         )
+        if config.backup.enabled:
+            backup = config.backup
+            self.backup: LockedBackup | None = LockedBackup(
+                self,
+                "backup",
+                props=LockedBackupProps(
+                    name_prefix=config.name_prefix,
+                    region=config.region,
+                    resources=[self.foundation.records.table.arn, self.ingest.bucket.bucket.arn],
+                    retention_days=backup.retention_days,
+                    schedule_expression=backup.schedule_expression,
+                    lock_grace_days=backup.lock_grace_days,
+                    max_retention_days=backup.max_retention_days,
+                ),
+            )
+        else:
+            self.backup = None
         # Environments deployed before the domain constructs keep every resource where it is.
         keep_addresses(self, DOMAIN_REDESIGN_MOVES)
+        # The account-wide API Gateway role moved to the bootstrap stack: forgotten, not
+        # destroyed, so the role other environments still log through stays (README: Accounts).
+        forget_resources(self, ACCOUNT_SETTINGS_MOVED_TO_BOOTSTRAP)

@@ -6,9 +6,10 @@
 
 The environment stack keeps its S3 backend *inside* the local cloud, as in AWS. Most of the
 bootstrap's apply time is the AWS provider waiting for lifecycle rules to settle, which the
-environment does not need: it needs the state bucket (versioned) and, while the backend still
-locks with DynamoDB, the lock table. So the bootstrap applies in a background thread and the
-environment starts as soon as those exist; both applies are awaited before this returns.
+environment does not need: it needs the state bucket (versioned), the state key its backend
+encrypts with and, when a migration still names one, the DynamoDB lock table. So the bootstrap
+applies in a background thread and the environment starts as soon as those exist; both
+applies are awaited before this returns.
 Terraform runs with ``-parallelism=LOCAL_PARALLELISM``: the default of 10 is a courtesy to
 AWS's API rate limits, and on the local cloud most of an apply is the provider waiting.
 
@@ -159,7 +160,7 @@ class LocalDeployment:
 
 
 def _state_ready(cloud: Cloud, backend: Mapping[str, Any]) -> Callable[[], bool]:
-    """A probe: the environment's backend bucket is versioned (and its lock table active)."""
+    """A probe: the backend's bucket is versioned, its key exists (and its lock table is active)."""
     env = cloud.client_env()
     session = boto3.session.Session(
         aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
@@ -168,18 +169,26 @@ def _state_ready(cloud: Cloud, backend: Mapping[str, Any]) -> Callable[[], bool]
     )
     s3 = session.client("s3", endpoint_url=cloud.endpoint_url)
     dynamodb = session.client("dynamodb", endpoint_url=cloud.endpoint_url)
+    kms = session.client("kms", endpoint_url=cloud.endpoint_url)
 
     def probe() -> bool:
         try:
             versioning = s3.get_bucket_versioning(Bucket=backend["bucket"])
             if versioning.get("Status") != "Enabled":
                 return False
+            key = backend.get("kms_key_id")
+            if key:
+                kms.describe_key(KeyId=key)  # NotFoundException until the alias exists
             table = backend.get("dynamodb_table")
             if table:
                 status = dynamodb.describe_table(TableName=table)["Table"]["TableStatus"]
                 return bool(status == "ACTIVE")
             return True
-        except (s3.exceptions.NoSuchBucket, dynamodb.exceptions.ResourceNotFoundException):
+        except (
+            s3.exceptions.NoSuchBucket,
+            dynamodb.exceptions.ResourceNotFoundException,
+            kms.exceptions.NotFoundException,
+        ):
             return False
         except s3.exceptions.ClientError:
             return False

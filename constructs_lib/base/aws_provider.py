@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdktf import TerraformStack
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.provider import (
     AwsProvider,
     AwsProviderDefaultTags,
@@ -48,6 +49,9 @@ class AwsProviderProps:
     default_tags: Mapping[str, str]
     # Refuse to run against any other account when set.
     allowed_account_id: str | None = None
+    # When set and no account is pinned, every plan and apply fails at once, naming this
+    # variable: the stack must not reach real AWS before it knows which account is its own.
+    require_account_variable: str | None = None
     # One endpoint (and credentials) for every service, such as a local emulator; None is AWS.
     endpoint: EndpointOverride | None = None
 
@@ -83,6 +87,25 @@ class PipelineAwsProvider(Construct):
             ),
             **override,
         )
+        if props.allowed_account_id is None and props.require_account_variable is not None:
+            self._refuse_unpinned_account(props.require_account_variable)
         stack = TerraformStack.of(self)
         stack.add_override("terraform.required_providers.aws.source", "hashicorp/aws")
         stack.add_override("terraform.required_providers.aws.version", PROVIDER_VERSION_CONSTRAINT)
+
+    def _refuse_unpinned_account(self, variable: str) -> None:
+        # Read first in every plan; the postcondition can never hold, so planning stops here.
+        caller = DataAwsCallerIdentity(self, "unpinned-account")
+        caller.add_override(
+            "lifecycle.postcondition",
+            [
+                {
+                    "condition": '${self.account_id == "pinned"}',
+                    "error_message": (
+                        f"No AWS account is pinned for this stack: set {variable} to its "
+                        "12-digit account ID (or account_id in config/environments.py) and "
+                        "synthesize again."
+                    ),
+                }
+            ],
+        )

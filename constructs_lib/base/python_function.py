@@ -25,6 +25,7 @@ from cdktf_cdktf_provider_aws.lambda_function import (
 )
 from constructs import Construct
 
+from constructs_lib.base.encryption_key import decrypt_through_services
 from constructs_lib.base.log_groups import encrypted_log_group
 from constructs_lib.base.policy_statements import service_assume_role
 from constructs_lib.checkov_suppression import skip_check
@@ -191,6 +192,8 @@ class PythonFunction(Construct):
                 sid="DecryptEnvironment",
                 actions=["kms:Decrypt"],
                 resources=[props.kms_key_arn],
+                # Only through Lambda (environment) and the encrypted stores the code reads.
+                condition=[decrypt_through_services()],
             ),
             *props.policy_statements,
         ]

@@ -14,6 +14,7 @@ from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdent
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
 )
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.lambda_event_source_mapping import (
@@ -148,6 +149,14 @@ class S3QueueTrigger(Construct):
                     sid="DecryptIngestMessages",
                     actions=["kms:Decrypt"],
                     resources=[props.kms_key_arn],
+                    # Only for this queue's messages (SQS names the queue in the context).
+                    condition=[
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="StringEquals",
+                            variable="kms:EncryptionContext:aws:sqs:arn",
+                            values=[queue_arn],
+                        )
+                    ],
                 ),
             ],
         )

@@ -45,7 +45,7 @@ LogLevel = Literal["ALL", "ERROR", "FATAL"]
 # Every state transition with its input and output: the history auditors and on-call read.
 DEFAULT_LOG_LEVEL: LogLevel = "ALL"
 # With a customer-managed key, this service decrypts execution data to write it to the log
-# group; the key policy must admit it (EncryptionKeyProps.service_principals).
+# group; the key policy must admit it (EncryptionKeyProps.service_grants).
 LOG_DELIVERY_PRINCIPAL = "delivery.logs.amazonaws.com"
 # The actions Step Functions uses to set up vended log delivery; AWS documents Resource "*".
 LOG_DELIVERY_ACTIONS = (

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from constructs_lib.addresses import logical_id
+
 # Construct path now -> construct path before the domain redesign.
 DOMAIN_REDESIGN_MOVES: Mapping[str, str] = MappingProxyType(
     {
@@ -47,4 +49,21 @@ DOMAIN_REDESIGN_MOVES: Mapping[str, str] = MappingProxyType(
 # the queue path (which has no workflow) started publishing notices.
 PINNED_ADDRESSES: Mapping[str, str] = MappingProxyType(
     {"ingest/notifications": "workflow/notifications"}
+)
+
+
+# What the REST API created for the account-wide API Gateway CloudWatch setting before the
+# bootstrap stack took it over (construct id -> resource type), at the addresses of both layouts
+# (under "api/rest-api" now, "rest-api" before the domain redesign). Environment stacks forget
+# them with ``removed`` blocks: 0 destroy; the operator deletes the old roles once the bootstrap
+# has set its own (README: Accounts).
+_ACCOUNT_SETTING_RESOURCES = {
+    "cloudwatch-role": "aws_iam_role",
+    "cloudwatch-policy": "aws_iam_role_policy",
+    "account": "aws_api_gateway_account",
+}
+ACCOUNT_SETTINGS_MOVED_TO_BOOTSTRAP: tuple[str, ...] = tuple(
+    f"{resource_type}.{logical_id([*layout, construct_id])}"
+    for layout in (["api", "rest-api"], ["rest-api"])
+    for construct_id, resource_type in _ACCOUNT_SETTING_RESOURCES.items()
 )

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
 )
 from constructs import Construct
 from pipeline_common.environment import (
@@ -30,7 +31,7 @@ from constructs_lib.base.dependencies_layer import (
     DependenciesLayer,
     DependenciesLayerProps,
 )
-from constructs_lib.base.encryption_key import EncryptionKey, EncryptionKeyProps
+from constructs_lib.base.encryption_key import EncryptionKey, EncryptionKeyProps, KeyServiceGrant
 from constructs_lib.base.python_function import PythonFunction, PythonFunctionProps
 from constructs_lib.base.records_table import RecordsTable, RecordsTableProps
 from constructs_lib.base.secure_bucket import SecureBucket, access_log_sink
@@ -45,15 +46,46 @@ from constructs_lib.specs import FunctionSettings, TableSettings
 
 # One package per function: lambda_functions/<name>/handler.py.
 LAMBDA_FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "lambda_functions"
-# Services that encrypt with the environment key on our behalf: alarms publish to the
-# encrypted topic, EventBridge dead-letters to SQS, log delivery writes the workflow's
-# execution data into its encrypted log group, S3 sends notifications to the ingest queue.
-KEY_SERVICE_PRINCIPALS = (
-    CLOUDWATCH_ALARMS_PRINCIPAL,
-    EVENTBRIDGE_PRINCIPAL,
-    LOG_DELIVERY_PRINCIPAL,
-    S3_PRINCIPAL,
-)
+
+
+def key_service_grants(prefix: str) -> tuple[KeyServiceGrant, ...]:
+    """Which service may use the environment key, and for which of its resources."""
+    resource = "arn:${partition}:{service}:${region}:${account}:" + prefix + "-*"
+    return (
+        # Alarms publish to the encrypted alarm topic; SNS names the topic in the context.
+        KeyServiceGrant(
+            sid="AlarmsEncryptTopicMessages",
+            principals=[CLOUDWATCH_ALARMS_PRINCIPAL],
+            condition_variable="kms:EncryptionContext:aws:sns:topicArn",
+            arn_patterns=[resource.replace("{service}", "sns")],
+        ),
+        # EventBridge dead-letters and S3 notifies into encrypted queues; SQS names the queue.
+        KeyServiceGrant(
+            sid="ServicesEncryptQueueMessages",
+            principals=[EVENTBRIDGE_PRINCIPAL, S3_PRINCIPAL],
+            condition_variable="kms:EncryptionContext:aws:sqs:arn",
+            arn_patterns=[resource.replace("{service}", "sqs")],
+        ),
+        # Vended log delivery (the workflow's execution logs) acts for this account's logs.
+        KeyServiceGrant(
+            sid="LogDeliveryEncryption",
+            principals=[LOG_DELIVERY_PRINCIPAL],
+            condition_variable="aws:SourceArn",
+            arn_patterns=["arn:${partition}:logs:${region}:${account}:*"],
+        ),
+    )
+
+
+def log_group_prefixes(prefix: str) -> tuple[str, ...]:
+    """Every log group name this environment creates starts with one of these."""
+    return (
+        f"/aws/lambda/{prefix}-",
+        f"/aws/apigateway/{prefix}-",
+        f"/aws/vendedlogs/states/{prefix}-",
+        f"/aws/vpc/{prefix}/",
+    )
+
+
 NO_VPC_REASON = "VPC isolation is off in this environment's profile."
 
 
@@ -103,7 +135,10 @@ class Foundation(Construct):
                 name_prefix=prefix,
                 region=props.region,
                 deletion_window_days=props.key_deletion_window_days,
-                service_principals=KEY_SERVICE_PRINCIPALS,
+                log_group_prefixes=log_group_prefixes(prefix),
+                service_grants=key_service_grants(prefix),
+                # Protected exactly where the table and buckets it encrypts are.
+                prevent_destroy=props.deletion_protection,
             ),
         )
         self.access_logs: SecureBucket = access_log_sink(
@@ -224,6 +259,13 @@ class Foundation(Construct):
                 sid="EncryptFailedEvents",
                 actions=["kms:GenerateDataKey"],
                 resources=[self.key.key.arn],
+                condition=[
+                    DataAwsIamPolicyDocumentStatementCondition(
+                        test="StringEquals",
+                        variable="kms:EncryptionContext:aws:sqs:arn",
+                        values=[self.failure_queue.queue.arn],
+                    )
+                ],
             ),
         ]
 

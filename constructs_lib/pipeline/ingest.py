@@ -22,6 +22,7 @@ from typing import Literal
 
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
 )
 from constructs import Construct
 from pipeline_common.environment import (
@@ -229,6 +230,14 @@ class Ingest(Construct):
                 sid="EncryptNotices",
                 actions=["kms:GenerateDataKey*", "kms:Decrypt"],
                 resources=[foundation.key.key.arn],
+                # Only for this topic's messages (SNS names the topic in the context).
+                condition=[
+                    DataAwsIamPolicyDocumentStatementCondition(
+                        test="StringEquals",
+                        variable="kms:EncryptionContext:aws:sns:topicArn",
+                        values=[topic_arn],
+                    )
+                ],
             ),
         ]
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
 )
 from constructs import Construct
 from pipeline_common.environment import (
@@ -111,6 +112,14 @@ class IngestWorkflow(Construct):
                     sid="EncryptNotifications",
                     actions=["kms:GenerateDataKey*", "kms:Decrypt"],
                     resources=[foundation.key.key.arn],
+                    # Only for this topic's messages (SNS names the topic in the context).
+                    condition=[
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="StringEquals",
+                            variable="kms:EncryptionContext:aws:sns:topicArn",
+                            values=[topic_arn],
+                        )
+                    ],
                 ),
             ],
             no_dead_letter_reason=WORKFLOW_TASK_NO_DLQ_REASON,

@@ -26,8 +26,9 @@ CHECKOV_FRAMEWORK = "terraform_json"
 # Keep checkov offline and quiet: no guideline download, no platform mapping.
 # Top-level blocks checkov's terraform_json parser cannot read: it expects each one to map
 # names to bodies, and Terraform's `moved` is a list (checkov 3.1.47 stops with an
-# AttributeError). They only tell Terraform where a resource used to be; nothing to scan.
-UNSCANNABLE_BLOCKS = ("moved",)
+# AttributeError); so is `removed`. They only tell Terraform where a resource used to be or
+# that it stopped managing one; nothing to scan.
+UNSCANNABLE_BLOCKS = ("moved", "removed")
 CHECKOV_ENV = {"BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"}
 
 

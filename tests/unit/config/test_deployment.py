@@ -14,8 +14,9 @@ def test_defaults_target_real_aws_with_s3_state_for_every_environment() -> None:
     assert target.environments == ("dev", "staging", "prod")
     assert not target.is_emulator
     assert (target.state.kind, target.state.bucket, target.state.lock_table) == (
-        "s3", "evpipe-terraform-state", "evpipe-terraform-locks",
+        "s3", "evpipe-terraform-state", None,
     )  # fmt: skip
+    assert target.state.kms_key_alias == "alias/evpipe-state"
     assert target.state.state_key("pipeline-dev") == "pipeline-dev/terraform.tfstate"
 
 
@@ -34,7 +35,8 @@ def test_switches_select_environments_backend_and_names() -> None:
     assert target.environments == ("dev", "prod")
     assert target.state.kind == "local"
     assert target.state.bucket == "acme-state-123"
-    assert target.state.lock_table == "acme-terraform-locks"
+    assert target.state.lock_table is None
+    assert target.state.kms_key_alias == "alias/acme-state"
     assert target.region == target.state.region == "eu-central-1"
 
 
@@ -76,3 +78,47 @@ def test_reachable_endpoint_turns_on_emulator_mode() -> None:
     # Then the target is the emulator
     assert target.is_emulator
     assert target.endpoint_url == url
+
+
+def test_accounts_are_read_per_environment_and_the_bootstrap_pins_a_shared_one() -> None:
+    # Given staging and prod in one account, dev unnamed
+    environ = {
+        "PIPELINE_ENVIRONMENTS": "staging,prod",
+        "PIPELINE_ACCOUNT_ID_STAGING": "111111111111",
+        "PIPELINE_ACCOUNT_ID_PROD": "111111111111",
+    }
+    target = DeploymentTarget.from_environ(environ)
+    # Then each environment's account is known, and the bootstrap pins the one they share
+    assert dict(target.account_ids) == {"staging": "111111111111", "prod": "111111111111"}
+    assert target.bootstrap_account_id == "111111111111"
+
+
+def test_the_bootstrap_pins_nothing_when_environments_differ_or_are_unnamed() -> None:
+    split = DeploymentTarget.from_environ(
+        {"PIPELINE_ACCOUNT_ID_STAGING": "111111111111", "PIPELINE_ACCOUNT_ID_PROD": "222222222222"}
+    )
+    assert split.bootstrap_account_id is None
+    assert DeploymentTarget.from_environ({}).bootstrap_account_id is None
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"PIPELINE_ENVIRONMENTS": "prod, prod"}, "PIPELINE_ENVIRONMENTS names prod more than"),
+        ({"PIPELINE_ENVIRONMENTS": "dev,,prod"}, "PIPELINE_ENVIRONMENTS 'dev,,prod' has an empty"),
+        ({"PIPELINE_STATE_BUCKET": "ab"}, "PIPELINE_STATE_BUCKET 'ab' is not a usable"),
+        ({"PIPELINE_STATE_BUCKET": "my.state"}, "PIPELINE_STATE_BUCKET 'my.state' is not a"),
+        ({"PIPELINE_STATE_BUCKET": "state-"}, "PIPELINE_STATE_BUCKET 'state-' is not a"),
+        ({"PIPELINE_STATE_LOCK_TABLE": "ab"}, "PIPELINE_STATE_LOCK_TABLE 'ab' is not a DynamoDB"),
+        ({"PIPELINE_ACCOUNT_ID_DEV": "12345678901x"}, "PIPELINE_ACCOUNT_ID_DEV must be a 12-digit"),
+    ],
+)
+def test_bad_state_and_account_settings_name_the_variable(
+    environ: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        DeploymentTarget.from_environ(environ)
+
+
+def test_an_empty_lock_table_means_lock_files_only() -> None:
+    assert DeploymentTarget.from_environ({"PIPELINE_STATE_LOCK_TABLE": ""}).state.lock_table is None

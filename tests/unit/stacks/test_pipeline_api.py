@@ -52,7 +52,7 @@ def test_api_function_gets_its_settings_and_shares_the_layer_and_key(
     _, function = named(stack, "aws_lambda_function", "api_function_")
     table = next(iter(of_type(stack, "aws_dynamodb_table")))
     layer = next(iter(of_type(stack, "aws_lambda_layer_version")))
-    key = next(iter(of_type(stack, "aws_kms_key")))
+    key = next(name for name in of_type(stack, "aws_kms_key") if name.startswith("foundation"))
     # Then it runs the api package with the contract's environment
     assert function["function_name"] == f"evpipe-{env}-api"
     assert function["handler"] == "api.handler.lambda_handler"

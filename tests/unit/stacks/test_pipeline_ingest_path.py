@@ -129,7 +129,7 @@ def test_the_switch_puts_prod_on_the_workflow_path(tmp_path: Path) -> None:
     # Given PIPELINE_INGEST_PATH=workflow for a prod synth
     target = DeploymentTarget(
         environments=("prod",),
-        state=StateBackendSettings(bucket="state", lock_table="locks", region="us-west-2"),
+        state=StateBackendSettings(bucket="state", region="us-west-2"),
         ingest_path="workflow",
     )
     config = ENVIRONMENTS["prod"]

@@ -191,7 +191,7 @@ def test_key_policy_lets_log_delivery_decrypt_execution_data(
     (key_policy,) = [
         body for key, body in policies.items() if key.startswith("foundation_key_policy")
     ]
-    services = next(s for s in key_policy["statement"] if s.get("sid") == "ServiceEncryption")
+    services = next(s for s in key_policy["statement"] if s.get("sid") == "LogDeliveryEncryption")
     assert LOG_DELIVERY_PRINCIPAL in services["principals"][0]["identifiers"]
     assert "kms:Decrypt" in services["actions"]
 
@@ -200,9 +200,7 @@ def test_emulator_synth_deploys_the_state_machine_and_can_force_the_vpc() -> Non
     # Given dev aimed at an emulator, with the network forced on (PIPELINE_FORCE_VPC=1)
     target = DeploymentTarget(
         environments=("dev",),
-        state=StateBackendSettings(
-            kind="local", bucket="unused", lock_table="unused", region="us-west-2"
-        ),
+        state=StateBackendSettings(kind="local", bucket="unused", region="us-west-2"),
         emulator=EmulatorProfile(endpoint_url="http://127.0.0.1:4566"),
         force_vpc=True,
     )

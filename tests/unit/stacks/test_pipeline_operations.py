@@ -319,11 +319,11 @@ def test_key_admits_the_services_that_write_encrypted_alarms_and_dead_letters(
     stack = stack_of(synthesized_stacks, env)
     _, document = at_path(stack, "data.aws_iam_policy_document", "foundation/key/policy")
     # Then CloudWatch (alarm topic) and EventBridge (schedule DLQ) may use it
-    services = next(s for s in document["statement"] if s["sid"] == "ServiceEncryption")
-    assert set(services["principals"][0]["identifiers"]) >= {
-        "cloudwatch.amazonaws.com",
-        "events.amazonaws.com",
-    }
+    statements = {s["sid"]: s for s in document["statement"]}
+    alarms = statements["AlarmsEncryptTopicMessages"]["principals"][0]["identifiers"]
+    queues = statements["ServicesEncryptQueueMessages"]["principals"][0]["identifiers"]
+    assert "cloudwatch.amazonaws.com" in alarms
+    assert "events.amazonaws.com" in queues
 
 
 @pytest.mark.parametrize("env", ENV_NAMES)

@@ -43,19 +43,18 @@ def test_each_environment_has_its_own_locked_encrypted_state_key(
     backend = synthesized_stacks[f"pipeline-{env}"]["terraform"]["backend"]["s3"]
     assert backend["key"] == f"pipeline-{env}/terraform.tfstate"
     assert backend["encrypt"] is True
-    assert backend["dynamodb_table"] == "evpipe-terraform-locks"
+    assert backend["kms_key_id"] == "alias/evpipe-state"
+    assert backend["use_lockfile"] is True
     assert backend["bucket"] == "evpipe-terraform-state"
 
 
-def test_bootstrap_keeps_local_state_and_creates_the_state_bucket_and_lock_table(
+def test_bootstrap_keeps_local_state_and_creates_the_state_bucket(
     synthesized_stacks: Stacks,
 ) -> None:
     bootstrap = synthesized_stacks["state-bootstrap"]
     assert "local" in bootstrap["terraform"]["backend"]
     assert one(bootstrap, "aws_s3_bucket", "state")["bucket"] == "evpipe-terraform-state"
-    lock = one(bootstrap, "aws_dynamodb_table", "locks")
-    assert (lock["name"], lock["hash_key"]) == ("evpipe-terraform-locks", "LockID")
-    assert lock["lifecycle"]["prevent_destroy"] is True
+    assert one(bootstrap, "aws_kms_key", "key")["lifecycle"]["prevent_destroy"] is True
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])

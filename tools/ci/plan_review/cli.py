@@ -38,8 +38,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from config.deployment import ConfigError, DeploymentTarget
-from config.environments import ENVIRONMENT_NAMES
+from config.deployment import ConfigError, DeploymentTarget, account_variable
+from config.environments import ENVIRONMENT_NAMES, build_environments
 from tools.ci.plan_review.checkov_plan import CheckovError, evaluate_plan_scan, run_checkov_on_plan
 from tools.ci.plan_review.commits import (
     CommitError,
@@ -211,12 +211,29 @@ def _check_options(options: ReviewOptions) -> tuple[CommitRef | None, CommitRef 
                 "AWS_ENDPOINT_URL is set: pass --emulator to plan against it, "
                 "or unset it for real AWS"
             )
+        _require_account_pin(options.environment)
         if not aws_credentials_present():
             raise ReviewError(
                 "no AWS credentials found (environment, profile, SSO or instance role); "
                 "configure them to plan against AWS, or pass --emulator"
             )
     return _resolve("--base", options.base), _resolve("--head", options.head)
+
+
+def _require_account_pin(environment: str) -> None:
+    """Staging and prod plan against AWS only once their account is pinned (issue 13)."""
+    try:
+        target = DeploymentTarget.from_environ(os.environ, probe=False)
+    except ConfigError as error:
+        raise ReviewError(str(error)) from None
+    config = build_environments(region=target.region, project=target.project)[environment]
+    if config.requires_account_pin and (
+        target.account_ids.get(environment, config.account_id) is None
+    ):
+        raise ReviewError(
+            f"{account_variable(environment)} is not set: pin {environment}'s 12-digit AWS "
+            "account ID before planning it against AWS"
+        )
 
 
 def _resolve(flag: str, rev: str | None) -> CommitRef | None:

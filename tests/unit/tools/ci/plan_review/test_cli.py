@@ -100,6 +100,23 @@ def test_real_aws_without_credentials_is_one_clear_line(
     assert _single_error_line(capsys).startswith("error: no AWS credentials found")
 
 
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_a_shared_environment_without_an_account_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, env: str
+) -> None:
+    # Given no account named for the environment (credentials or not: refused first)
+    monkeypatch.delenv(f"PIPELINE_ACCOUNT_ID_{env.upper()}", raising=False)
+    # When a real-AWS review of it starts
+    code = plan_review.main(["--env", env, "--out", str(tmp_path)])
+    # Then it names the variable to set, and nothing was planned
+    assert code == EXIT_USAGE
+    assert _single_error_line(capsys) == (
+        f"error: PIPELINE_ACCOUNT_ID_{env.upper()} is not set: pin {env}'s 12-digit AWS "
+        "account ID before planning it against AWS"
+    )
+    assert not (tmp_path / env / "plan.tfplan").exists()
+
+
 def test_endpoint_without_emulator_flag_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
