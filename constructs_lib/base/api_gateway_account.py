@@ -66,7 +66,15 @@ class ApiGatewayAccountLogging(Construct):
                             test="StringEquals",
                             variable="aws:SourceAccount",
                             values=[identity.account_id],
-                        )
+                        ),
+                        # Any REST API of this region: the role is the account's, not one API's.
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="ArnLike",
+                            variable="aws:SourceArn",
+                            values=[
+                                f"arn:{partition.partition}:apigateway:{props.region}::/restapis/*"
+                            ],
+                        ),
                     ],
                 )
             ],

@@ -207,16 +207,17 @@ def test_state_bucket_log_delivery_names_the_state_bucket(synthesized_stacks: St
     assert conditions(statement)["aws:SourceArn"][0].endswith(":s3:::evpipe-terraform-state")
 
 
-@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
 def test_api_gateway_logging_role_trusts_only_this_accounts_api_gateway(
-    synthesized_stacks: Stacks, env: str
+    synthesized_stacks: Stacks,
 ) -> None:
-    stack = synthesized_stacks[f"pipeline-{env}"]
-    found = conditions(_statement(stack, "api_rest-api_cloudwatch-trust"))
+    # Given the account-wide logging role, which the bootstrap stack owns
+    stack = synthesized_stacks["state-bootstrap"]
+    found = conditions(_statement(stack, "apigateway-account_trust"))
+    # Then only API Gateway acting for this account's REST APIs may assume it
     assert found["aws:SourceAccount"][0].startswith("${data.aws_caller_identity.")
     (source,) = found["aws:SourceArn"]
     assert source.startswith("arn:${data.aws_partition.")
-    assert ":apigateway:" in source
+    assert source.endswith(":apigateway:us-west-2::/restapis/*")
 
 
 def test_state_machine_role_trusts_only_its_own_state_machine(
