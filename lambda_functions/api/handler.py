@@ -216,4 +216,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if not logger.get_correlation_id():
         logger.set_correlation_id(context.aws_request_id)
     app = HTTP_APP if event.get("version") == "2.0" else REST_APP
-    return app.resolve(event, context)
+    response = app.resolve(event, context)
+    # One line per request (the correlation id is API Gateway's request id), errors included.
+    logger.info(
+        "Request served",
+        extra={
+            "http_method": app.current_event.http_method,
+            "path": _path(app),
+            "status_code": response.get("statusCode"),
+        },
+    )
+    return response

@@ -512,14 +512,19 @@ def test_an_api_creates_and_returns_a_record_over_http(
     # And the record is in the table
     (record,) = dev.records(key)
     assert (record["bucket"], record["size"]) == (bucket, 12)
-    # And the API function's log group shows both requests: two invocations, one metric
+    # And the API function's log group shows both requests: two invocations, and the GET
+    # of this very record logged with its status
     assert invocations_logged(dev, function_name) == logged_before + 2
-    metrics = [
+    lines = json_lines(log_messages(dev, f"/aws/lambda/{function_name}"))
+    served = [
         line
-        for line in json_lines(log_messages(dev, f"/aws/lambda/{function_name}"))
-        if "RecordsCreated" in line
+        for line in lines
+        if line.get("message") == "Request served"
+        and line.get("path", "").endswith(f"/records/{created.body['id']}"[:80])
     ]
-    assert len(metrics) >= 1
+    assert [(line["http_method"], line["status_code"]) for line in served] == [("GET", 200)]
+    assert served[0]["correlation_id"]
+    assert any("RecordsCreated" in line for line in lines)
 
 
 @pytest.mark.parametrize("kind", ["rest", "http"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import importlib
 import json
+import logging
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -631,3 +632,21 @@ def test_the_rest_models_size_limits_are_the_handlers(api: ModuleType) -> None:
     )
     assert model["key"]["maxLength"] == 1024
     assert RECORDS_WRITE_SCHEMA["additionalProperties"] is False
+
+
+@VERSIONS
+def test_each_request_is_logged_once_with_its_correlation_id(
+    call: Any, version: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a request for a record that does not exist
+    event = api_event(version, "GET", "/records/nope")
+    # When it is served
+    with caplog.at_level(logging.INFO):
+        response = call(event)
+    # Then exactly one line tells who asked for what and how it ended
+    served = [record for record in caplog.records if record.getMessage() == "Request served"]
+    assert len(served) == 1
+    entry = served[0].__dict__
+    assert entry["http_method"] == "GET"
+    assert entry["path"] == "/records/nope"
+    assert entry["status_code"] == response["statusCode"] == 404
