@@ -30,6 +30,7 @@ benchmarks/run_bench.py.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
 import shutil
@@ -231,12 +232,16 @@ class ProviderServer:
         self._env: dict[str, str] | None = None
 
     def start(self) -> None:
+        # Started by us rather than by Terraform, the provider fails to configure with a custom
+        # CA bundle ("unable to add custom RootCAs HTTPClient"); the local cloud is plain HTTP.
+        env = {key: value for key, value in os.environ.items() if key != "AWS_CA_BUNDLE"}
         with self.log_path.open("wb") as log:
             self._process = subprocess.Popen(
                 [str(self._binary), "-debug"],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                env=env,
             )
 
     def reattach_env(self) -> dict[str, str]:
