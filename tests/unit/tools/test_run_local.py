@@ -271,7 +271,7 @@ def test_a_provider_server_hands_terraform_its_reattach_setting(tmp_path: Path) 
     binary = fake_provider(tmp_path / "provider", f"cat '{announcement}'; exec sleep 30")
     server = ProviderServer(binary, tmp_path / "provider.log")
     # When it is started and asked for Terraform's setting
-    server.start()
+    server.start(tmp_path)
     try:
         env = server.reattach_env()
     finally:
@@ -284,7 +284,7 @@ def test_a_provider_that_exits_is_one_error_naming_its_log(tmp_path: Path) -> No
     # Given a provider binary that fails at start
     binary = fake_provider(tmp_path / "provider", "echo 'cannot start'; exit 3")
     server = ProviderServer(binary, tmp_path / "provider.log")
-    server.start()
+    server.start(tmp_path)
     # When Terraform's setting is asked for / Then the error names the code and the log
     with pytest.raises(
         DeployError, match=r"exited with code 3 before listening \(see .*provider\.log\)"
