@@ -20,8 +20,8 @@ seconds since that stack's init began); a failure raises
 Each ``terraform apply`` would start the AWS provider (a 600 MB binary that builds its whole
 schema on start) about three times: to read schemas, to plan and to apply; on a busy machine
 those starts are the larger part of an apply. So, when the provider comes from the offline
-mirror, each stack gets one provider process started in Terraform's debug mode while synth
-runs, and its applies attach to it (``TF_REATTACH_PROVIDERS``); it is stopped at the end.
+mirror, each stack gets one provider process started in Terraform's debug mode in its
+folder, and its applies attach to it (``TF_REATTACH_PROVIDERS``); it is stopped at the end.
 
 ``sequential=True, parallelism=None, reattach=False`` deploys the plain way, the bootstrap
 fully before the environment, with Terraform's defaults: the baseline of
@@ -31,6 +31,7 @@ benchmarks/run_bench.py.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
 import shutil
@@ -239,13 +240,19 @@ class ProviderServer:
         self._process: subprocess.Popen[bytes] | None = None
         self._env: dict[str, str] | None = None
 
-    def start(self) -> None:
+    def start(self, cwd: Path) -> None:
+        """Start in ``cwd``, the stack's folder: the provider reads relative paths (archives)."""
+        # Started by us rather than by Terraform, the provider fails to configure with a custom
+        # CA bundle ("unable to add custom RootCAs HTTPClient"); the local cloud is plain HTTP.
+        env = {key: value for key, value in os.environ.items() if key != "AWS_CA_BUNDLE"}
         with self.log_path.open("wb") as log:
             self._process = subprocess.Popen(
                 [str(self._binary), "-debug"],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                env=env,
+                cwd=cwd,
             )
 
     def reattach_env(self) -> dict[str, str]:
@@ -358,8 +365,6 @@ def deploy(
     )
     on_phase("synth")
     try:
-        for provider in providers.values():
-            provider.start()  # while synth runs
         return _deploy(
             cloud,
             run_dir,
@@ -402,6 +407,8 @@ def _deploy(
     workspace = StackWorkspace(stacks_dir / f"pipeline-{environment}", cloud.endpoint_url)
     document = json.loads((workspace.stack_dir / "cdk.tf.json").read_text())
     backend = document["terraform"]["backend"]["s3"]
+    for stack, provider in providers.items():
+        provider.start(stacks_dir / stack)
     apply_bootstrap = _StackRun(
         bootstrap, log_dir, parallelism, on_line, providers.get(bootstrap.name)
     )

@@ -202,9 +202,17 @@ def guide(cloud: LocalCloud, deployment: LocalDeployment, apis: list[ServedApi])
     processor = deployment.output("processor_function_name")
     lines.append(f"  {aws} logs tail /aws/lambda/{processor}")
     rule = deployment.output("schedule_rule_arn").rsplit("/", 1)[-1]
+    state = deployment.client("events").describe_rule(Name=rule).get("State", "ENABLED")
     lines += [
         f"Schedule: rule {rule} runs {maintenance} on its schedule on AWS; here it fires when",
-        "told to:",
+        "told to"
+        + (
+            f" (it is {state} in this environment: enable it first):" if state != "ENABLED" else ":"
+        ),
+    ]
+    if state != "ENABLED":
+        lines.append(f"  {aws} events enable-rule --name {rule}")
+    lines += [
         f"  curl -s -X POST {endpoint}{FIRE_RULE_PATH.format(rule=rule)}",
         f"  {aws} logs tail /aws/lambda/{maintenance}",
     ]

@@ -186,6 +186,11 @@ def test_make_up_serves_the_commands_it_prints(make_up: MakeUp) -> None:
     def reports() -> int:
         return sum(message.startswith("REPORT RequestId") for message in messages())
 
+    # (dev deploys the schedule disabled; the guide then prints the command enabling it)
+    for enable in make_up.pasted("aws", "events enable-rule"):
+        session.client("events", endpoint_url=endpoint).enable_rule(
+            Name=make_up.value_after(enable, "--name")
+        )
     before = reports()
     fired = subprocess.run(fire, capture_output=True, text=True, timeout=60, check=True)
     assert json.loads(fired.stdout)["rule"] in fire[-1]

@@ -52,9 +52,19 @@ class FakeCloud:
         return client_env(ENDPOINT)
 
 
-def deployment(outputs: dict[str, Any]) -> LocalDeployment:
+class FakeEvents:
+    """EventBridge's DescribeRule answer for the schedule rule."""
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+    def describe_rule(self, Name: str) -> dict[str, str]:  # boto3's keyword
+        return {"Name": Name, "State": self.state}
+
+
+def deployment(outputs: dict[str, Any], rule_state: str = "ENABLED") -> LocalDeployment:
     workspace = StackWorkspace(Path("unused"), ENDPOINT)
-    return LocalDeployment(
+    deployed = LocalDeployment(
         cloud=FakeCloud(),
         environment="dev",
         stacks_dir=Path("unused"),
@@ -62,6 +72,8 @@ def deployment(outputs: dict[str, Any]) -> LocalDeployment:
         outputs=outputs,
         bootstrap=workspace,
     )
+    deployed._clients["events"] = FakeEvents(rule_state)
+    return deployed
 
 
 def apis() -> list[ServedApi]:
@@ -271,7 +283,7 @@ def test_a_provider_server_hands_terraform_its_reattach_setting(tmp_path: Path) 
     binary = fake_provider(tmp_path / "provider", f"cat '{announcement}'; exec sleep 30")
     server = ProviderServer(binary, tmp_path / "provider.log")
     # When it is started and asked for Terraform's setting
-    server.start()
+    server.start(tmp_path)
     try:
         env = server.reattach_env()
     finally:
@@ -284,10 +296,21 @@ def test_a_provider_that_exits_is_one_error_naming_its_log(tmp_path: Path) -> No
     # Given a provider binary that fails at start
     binary = fake_provider(tmp_path / "provider", "echo 'cannot start'; exit 3")
     server = ProviderServer(binary, tmp_path / "provider.log")
-    server.start()
+    server.start(tmp_path)
     # When Terraform's setting is asked for / Then the error names the code and the log
     with pytest.raises(
         DeployError, match=r"exited with code 3 before listening \(see .*provider\.log\)"
     ):
         server.reattach_env()
     server.stop()
+
+
+def test_a_disabled_schedule_is_enabled_before_it_is_fired() -> None:
+    # Given dev's schedule rule deployed disabled
+    text = guide(FakeCloud(), deployment(OUTPUTS, "DISABLED"), [])  # type: ignore[arg-type]
+    # Then the guide says so and prints the enable-rule command before the fire command
+    aws = commands(text, "aws")
+    enable = [c for c in aws if c[5:7] == ["events", "enable-rule"]]
+    assert enable == [[*aws[0][:5], "events", "enable-rule", "--name", "pipeline-dev-maintenance"]]
+    assert "DISABLED in this environment" in text
+    assert text.index("enable-rule") < text.index("/fire")
