@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from config.deployment import DeploymentTarget
 from constructs_lib import speedups
+from stacks.provider_lock import place_lock_files
 
 
 def main() -> int:
@@ -22,6 +24,8 @@ def main() -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     app.synth()
+    # cdktf deploy|diff|destroy then find a lock file and skip their own `providers lock`.
+    place_lock_files(Path(app.outdir))
     return 0
 
 
