@@ -81,7 +81,8 @@ def failure_cause(command: str, stack: str, output: str) -> str:
     refused = sorted(set(_PREVENT_DESTROY.findall(flat)))
     if refused or _REFUSED in flat:
         refused = refused or ["a resource"]
-        shown = ", ".join(refused[:3]) + (f" and {len(refused) - 3} more" if len(refused) > 3 else "")
+        more = f" and {len(refused) - 3} more" if len(refused) > 3 else ""
+        shown = ", ".join(refused[:3]) + more
         return (
             f"error: {command} of {stack} refused: {shown} has lifecycle.prevent_destroy "
             "(it keeps data); see README, Teardown"

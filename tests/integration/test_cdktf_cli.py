@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,8 @@ def make(target: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 def client(cloud: LocalCloudProcess, service: str) -> Any:
     env = cloud.client_env()
-    return boto3.client(
+    factory: Callable[..., Any] = boto3.client
+    return factory(
         service,
         endpoint_url=cloud.endpoint_url,
         region_name=env["AWS_DEFAULT_REGION"],

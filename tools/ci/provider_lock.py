@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from constructs_lib.base.aws_provider import PROVIDER_VERSION_CONSTRAINT
+from constructs_lib import speedups
 from stacks.provider_lock import COMMITTED_LOCK_FILE, PLATFORMS_PREFIX, STACK_LOCK_FILE_NAME
 from tools.ci.terraform_cli import TerraformError, mirror_dir, terraform
 
@@ -55,6 +55,9 @@ def mirror_platforms(mirror: Path) -> tuple[str, ...]:
 
 def generate() -> str:
     """The lock file's text, made with Terraform from the mirror (or the registry)."""
+    speedups.install()  # the provider bindings' import takes 12 s without it
+    from constructs_lib.base.aws_provider import PROVIDER_VERSION_CONSTRAINT
+
     mirror = mirror_dir()
     platforms = mirror_platforms(mirror) if mirror is not None else REGISTRY_PLATFORMS
     if not platforms:
@@ -71,7 +74,9 @@ def generate() -> str:
             cwd=workdir,
         )
         locked = (workdir / STACK_LOCK_FILE_NAME).read_text()
-    return f"{HEADER}{PLATFORMS_PREFIX} {' '.join(platforms)}\n\n{locked}"
+    # Terraform's own header ("maintained automatically by terraform init") is not true here.
+    body = "\n".join(line for line in locked.splitlines() if not line.startswith("#")).strip()
+    return f"{HEADER}{PLATFORMS_PREFIX} {' '.join(platforms)}\n\n{body}\n"
 
 
 def main(argv: Sequence[str]) -> int:
@@ -86,7 +91,8 @@ def main(argv: Sequence[str]) -> int:
     current = COMMITTED_LOCK_FILE.read_text() if COMMITTED_LOCK_FILE.is_file() else ""
     if args.check:
         if current != text:
-            print(f"{COMMITTED_LOCK_FILE.name} is out of date: run python -m tools.ci.provider_lock")
+            name = COMMITTED_LOCK_FILE.name
+            print(f"{name} is out of date: run python -m tools.ci.provider_lock")
             return 1
         return 0
     COMMITTED_LOCK_FILE.write_text(text)
