@@ -9,13 +9,8 @@ from cdktf import App
 from config.deployment import DeploymentTarget
 from config.environments import build_environments
 from stacks.bootstrap_stack import BootstrapStack
+from stacks.names import BOOTSTRAP_STACK_ID, pipeline_stack_id
 from stacks.pipeline_stack import PipelineStack
-
-BOOTSTRAP_STACK_ID = "state-bootstrap"
-
-
-def pipeline_stack_id(environment: str) -> str:
-    return f"pipeline-{environment}"
 
 
 def build_app(target: DeploymentTarget, outdir: str | None = None) -> App:

@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from config.environments import DEFAULT_PROJECT, ENVIRONMENT_NAMES
-from stacks.app import BOOTSTRAP_STACK_ID, pipeline_stack_id
+from stacks.names import BOOTSTRAP_STACK_ID, pipeline_stack_id
 from tools.ci.terraform_cli import PROJECT_ROOT, TerraformError, write_cli_config
 from tools.local_stack import LOCAL_PARALLELISM
 
