@@ -46,6 +46,7 @@ SILENCE_JSII = {
 }
 _PREVENT_DESTROY = re.compile(r"Resource (\S+) has lifecycle\.prevent_destroy")
 _REFUSED = "Instance cannot be destroyed"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _TERRAFORM_ERROR = re.compile(r"Error: (.+)")
 
 
@@ -76,7 +77,8 @@ def cdktf_command(command: str, stack: str, outdir: str, environ: Mapping[str, s
 
 def failure_cause(command: str, stack: str, output: str) -> str:
     """One line saying why the cdktf command failed, from Terraform's own output."""
-    # Terraform wraps its messages and cdktf prefixes each line with the stack's name.
+    # Terraform colours and wraps its messages; cdktf prefixes each line with the stack's name.
+    output = _ANSI.sub("", output)
     flat = " ".join(re.sub("[\u2502\u2577\u2575]", " ", output.replace(stack, " ")).split())
     refused = sorted(set(_PREVENT_DESTROY.findall(flat)))
     if refused or _REFUSED in flat:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tools.cdktf_run import cdktf_command, default_bucket_warning, failure_cause
 
 # What Terraform prints (inside cdktf's output) when a destroy meets prevent_destroy.
@@ -55,3 +57,16 @@ def test_emulator_runs_approve_and_parallelize() -> None:
     assert "--auto-approve" in command
     assert "--parallelism" in command
     assert "--auto-approve" not in cdktf_command("diff", "pipeline-dev", "out", {})
+
+
+def test_real_terraform_refusal_coloured_and_wrapped_is_named() -> None:
+    # Given what Terraform 1.11 printed for a destroy refused by prevent_destroy (colours on,
+    # the message wrapped at 78 columns): captured from a terraform_data resource
+    output = (Path(__file__).parent / "terraform_prevent_destroy.txt").read_text()
+    # When its cause is extracted / Then the resource is named
+    cause = failure_cause("destroy", "pipeline-prod", output)
+    assert cause.startswith(
+        "error: destroy of pipeline-prod refused: "
+        "terraform_data.records_table_with_a_long_construct_hash_1A2B3C4D has "
+        "lifecycle.prevent_destroy"
+    )
