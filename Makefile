@@ -28,9 +28,11 @@ PORT ?= 4566
 # Where make run and make up keep the synthesized stacks and Terraform's working files.
 RUN_DIR ?= build/run
 RUN := pipenv run
+# make deploy|diff|destroy|output ENV=dev: the environment (dev, staging, prod) or bootstrap.
+ENV ?=
 
 .PHONY: help setup python-deps node-deps system-deps tf-config layer synth lint test \
-        unit-test run up emulator plan-review drift-check diagram bench clean
+        unit-test run up emulator deploy diff destroy output plan-review drift-check diagram bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -80,6 +82,18 @@ up: setup ## Like run, then keep everything running on 127.0.0.1:$(PORT) until C
 
 emulator: python-deps ## Run the local cloud (moto + Lambda, Step Functions, EventBridge) on 127.0.0.1:$(PORT)
 	$(RUN) python -m tools.localcloud --port $(PORT)
+
+deploy: setup ## Deploy one stack with the cdktf CLI: make deploy ENV=dev (or ENV=bootstrap)
+	@$(RUN) python -m tools.cdktf_run deploy --env "$(ENV)"
+
+diff: setup ## Plan one stack with the cdktf CLI (terraform plan): make diff ENV=dev
+	@$(RUN) python -m tools.cdktf_run diff --env "$(ENV)"
+
+destroy: setup ## Destroy one stack: make destroy ENV=dev (staging, prod, bootstrap refuse)
+	@$(RUN) python -m tools.cdktf_run destroy --env "$(ENV)"
+
+output: setup ## Print one deployed stack's outputs: make output ENV=dev
+	@$(RUN) python -m tools.cdktf_run output --env "$(ENV)"
 
 plan-review: setup ## Plan dev on the emulator (BASE=<git rev>: against that commit's deployment)
 	$(RUN) python -m tools.ci.plan_review --env dev --emulator $(if $(BASE),--base $(BASE))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from config.deployment import DeploymentTarget
 from constructs_lib import speedups
+from stacks.provider_lock import place_lock_files
 
 
 def main() -> int:
@@ -24,6 +25,8 @@ def main() -> int:
         print(f"error: {error}{_drop_stale_output()}", file=sys.stderr)
         return 2
     app.synth()
+    # cdktf deploy|diff|destroy then find a lock file and skip their own `providers lock`.
+    place_lock_files(Path(app.outdir))
     return 0
 
 

@@ -12,13 +12,8 @@ from config.environments import EnvironmentConfig, build_environments
 from constructs_lib.pipeline.operations import no_subscriber_message
 from constructs_lib.specs import AlarmSubscribers
 from stacks.bootstrap_stack import BootstrapStack
+from stacks.names import BOOTSTRAP_STACK_ID, pipeline_stack_id
 from stacks.pipeline_stack import PipelineStack
-
-BOOTSTRAP_STACK_ID = "state-bootstrap"
-
-
-def pipeline_stack_id(environment: str) -> str:
-    return f"pipeline-{environment}"
 
 
 def with_alarm_subscribers(
