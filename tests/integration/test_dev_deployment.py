@@ -74,9 +74,14 @@ def test_rest_api_is_deployed_with_auth_validation_logging_and_throttling(
             method = gateway.get_method(
                 restApiId=api_id, resourceId=resource["id"], httpMethod=verb
             )
-            # And every route but the preflight needs an API key, and every method is validated
-            assert method["apiKeyRequired"] is (verb != "OPTIONS"), f"{verb} {path}"
+            # And every route but the preflight needs dev's API key and is validated; the
+            # preflight is answered by API Gateway itself (MOCK), never by the function
             assert method["authorizationType"] == "NONE"
+            if verb == "OPTIONS":
+                assert method["apiKeyRequired"] is False, path
+                assert method["methodIntegration"]["type"] == "MOCK", path
+                continue
+            assert method["apiKeyRequired"] is True, f"{verb} {path}"
             assert method["methodIntegration"]["type"] == "AWS_PROXY"
             expected = "body-and-parameters" if verb == "POST" else "parameters"
             assert validators[method["requestValidatorId"]] == expected
@@ -101,10 +106,8 @@ def test_rest_api_is_deployed_with_auth_validation_logging_and_throttling(
     assert plan["quota"] == {"limit": DEV.api.quota.limit, "period": DEV.api.quota.period}
     keys = gateway.get_usage_plan_keys(usagePlanId=plan["id"])["items"]
     assert [key["id"] for key in keys] == [dev.outputs["rest_api_key_id"]]
-    # And API Gateway may write logs through the account's role
-    assert gateway.get_account()["cloudwatchRoleArn"].endswith(
-        ":role/evpipe-dev-rest-api-apigw-logs"
-    )
+    # And API Gateway may write logs through the account's role, which the bootstrap owns
+    assert gateway.get_account()["cloudwatchRoleArn"].endswith(":role/evpipe-apigateway-cloudwatch")
     logs = dev.client("logs").describe_log_groups(logGroupNamePrefix="/aws/apigateway/")
     retention = {g["logGroupName"]: g.get("retentionInDays") for g in logs["logGroups"]}
     assert retention["/aws/apigateway/evpipe-dev-rest-api/dev/access"] == DEV.log_retention_days
@@ -145,13 +148,12 @@ def test_function_may_be_invoked_only_from_the_deployed_routes(dev: LocalDeploym
         statement["Condition"]["ArnLike"]["AWS:SourceArn"] for statement in policy["Statement"]
     )
     rest, http = dev.outputs["rest_api_id"], dev.outputs["http_api_id"]
-    # Then each statement names one API, its stage, one method and one path, never */*
+    # Then each statement names one API, its stage, one method and one path, never */*,
+    # and no preflight reaches the function
     expected = [
         f"{rest}/dev/GET/records",
         f"{rest}/dev/POST/records",
-        f"{rest}/dev/OPTIONS/records",
         f"{rest}/dev/GET/records/*",
-        f"{rest}/dev/OPTIONS/records/*",
         f"{http}/$default/GET/records",
         f"{http}/$default/POST/records",
         f"{http}/$default/GET/records/*",
