@@ -142,8 +142,6 @@ class PipelineStack(AddressPinningStack):
                 record_ttl_days=config.record_ttl_days,
                 jwt_issuer=api.jwt_issuer,
                 jwt_audience=api.jwt_audience,
-                # Account-wide: the bootstrap stack owns it (ApiGatewayAccountLogging).
-                manage_account_cloudwatch_role=False,
                 web_acl_rate_limit=api.web_acl_rate_limit,
                 no_web_acl_reason=api.no_web_acl_reason,
             ),

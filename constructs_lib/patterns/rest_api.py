@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from cdktf import Fn, TerraformResourceLifecycle
-from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
 from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
 from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
@@ -48,16 +47,6 @@ from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
     ApiGatewayUsagePlanThrottleSettings,
 )
 from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
-    DataAwsIamPolicyDocument,
-    DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementCondition,
-)
-from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
-from cdktf_cdktf_provider_aws.data_aws_region import DataAwsRegion
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
 from constructs import Construct
@@ -65,7 +54,6 @@ from pipeline_common.api_contract import CORS_ALLOWED_HEADERS, CORS_MAX_AGE_SECO
 
 from constructs_lib.aws_limits import check_log_retention
 from constructs_lib.base.log_groups import encrypted_log_group
-from constructs_lib.base.policy_statements import service_assume_role
 from constructs_lib.base.python_function import PythonFunction
 from constructs_lib.checkov_suppression import skip_check
 from constructs_lib.patterns.api_routes import (
@@ -108,17 +96,6 @@ INTEGRATION_TIMEOUT_MS = 29_000
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
 PREFLIGHT_METHOD = "OPTIONS"
 _RESPONSE_HEADER = "method.response.header."
-# What API Gateway's CloudWatch role may do: create and write any REST API's log groups in
-# this account and region (the setting is account-wide, so it serves every REST API here).
-ACCOUNT_LOGGING_ACTIONS = (
-    "logs:CreateLogGroup",
-    "logs:CreateLogStream",
-    "logs:DescribeLogGroups",
-    "logs:DescribeLogStreams",
-    "logs:PutLogEvents",
-    "logs:GetLogEvents",
-    "logs:FilterLogEvents",
-)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,10 +115,6 @@ class RestApiProps:
     log_retention_days: int
     # Encrypts the access and execution log groups.
     kms_key_arn: str
-    # API Gateway writes logs only once the account's CloudWatch role is set. That setting
-    # is account- and region-wide: True makes this API create and own it; False asserts it
-    # is already set elsewhere (another stack, the landing zone).
-    manage_account_cloudwatch_role: bool
     routes: Sequence[ApiRoute]
     # JSON Schema (draft 4) that API Gateway checks on POST, PUT and PATCH bodies.
     write_body_schema: Mapping[str, Any]
@@ -249,10 +222,6 @@ class RestApi(Construct):
             triggers={"redeployment": Fn.sha1(Fn.jsonencode(self._redeployment_inputs(specs)))},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
-        self.cloudwatch_role: IamRole | None = None
-        self.account = (
-            self._account_logging_role() if props.manage_account_cloudwatch_role else None
-        )
         self.access_log_group = encrypted_log_group(
             self,
             "access-logs",
@@ -278,7 +247,8 @@ class RestApi(Construct):
             access_log_settings=ApiGatewayStageAccessLogSettings(
                 destination_arn=self.access_log_group.arn, format=ACCESS_LOG_FORMAT
             ),
-            depends_on=[self.account] if self.account is not None else None,
+            # Execution logs need the account's CloudWatch role, which is account- and
+            # region-wide and set once by the bootstrap stack (ApiGatewayAccountLogging).
         )
         self.method_settings = ApiGatewayMethodSettings(
             self,
@@ -483,57 +453,6 @@ class RestApi(Construct):
             else:
                 inputs.append(integration.uri)
         return inputs
-
-    def _account_logging_role(self) -> ApiGatewayAccount:
-        identity = DataAwsCallerIdentity(self, "caller")
-        region = DataAwsRegion(self, "region")
-        partition = DataAwsPartition(self, "partition").partition
-        trust = DataAwsIamPolicyDocument(
-            self,
-            "cloudwatch-trust",
-            statement=[
-                # Only API Gateway acting for this account (confused deputy).
-                service_assume_role(
-                    "apigateway.amazonaws.com",
-                    [
-                        DataAwsIamPolicyDocumentStatementCondition(
-                            test="StringEquals",
-                            variable="aws:SourceAccount",
-                            values=[identity.account_id],
-                        ),
-                        DataAwsIamPolicyDocumentStatementCondition(
-                            test="ArnLike",
-                            variable="aws:SourceArn",
-                            values=[f"arn:{partition}:apigateway:{region.name}::/*"],
-                        ),
-                    ],
-                )
-            ],
-        )
-        permissions = DataAwsIamPolicyDocument(
-            self,
-            "cloudwatch-permissions",
-            statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    sid="WriteApiGatewayLogs",
-                    actions=list(ACCOUNT_LOGGING_ACTIONS),
-                    resources=[
-                        f"arn:{partition}:logs:{region.name}:{identity.account_id}:log-group:*"
-                    ],
-                )
-            ],
-        )
-        self.cloudwatch_role = IamRole(
-            self,
-            "cloudwatch-role",
-            name=f"{self.props.name}-apigw-logs",
-            description="API Gateway's account-wide role for writing REST API logs",
-            assume_role_policy=trust.json,
-        )
-        IamRolePolicy(
-            self, "cloudwatch-policy", role=self.cloudwatch_role.id, policy=permissions.json
-        )
-        return ApiGatewayAccount(self, "account", cloudwatch_role_arn=self.cloudwatch_role.arn)
 
     def _usage_plan(self, props: RestApiProps, quota: QuotaSettings) -> None:
         # The key's value is generated by API Gateway and stays in state, never in outputs.

@@ -78,8 +78,6 @@ class RecordsApiProps:
     record_ttl_days: int
     jwt_issuer: str | None = None
     jwt_audience: Sequence[str] = ()
-    # Whether the REST API sets the account's API Gateway CloudWatch role.
-    manage_account_cloudwatch_role: bool = True
     # The REST stage's web ACL: its per-IP limit per 5 minutes, or why there is none.
     web_acl_rate_limit: int | None = None
     no_web_acl_reason: str | None = None
@@ -158,7 +156,6 @@ class RecordsApi(Construct):
                     open_read_access=props.open_read_access,
                     log_retention_days=base.log_retention_days,
                     kms_key_arn=foundation.key.key.arn,
-                    manage_account_cloudwatch_role=props.manage_account_cloudwatch_role,
                     routes=RECORDS_ROUTES,
                     write_body_schema=RECORDS_WRITE_SCHEMA,
                     web_acl_arn=self.web_acl.arn if self.web_acl is not None else None,

@@ -38,7 +38,6 @@ def props(function: Any = None, **overrides: Any) -> RestApiProps:
         "quota": QUOTA,
         "log_retention_days": 14,
         "kms_key_arn": KEY_ARN,
-        "manage_account_cloudwatch_role": True,
         "no_web_acl_reason": "test",
         "cors_allowed_origins": ("https://app.example.com",),
     }
@@ -319,33 +318,12 @@ def test_lambda_permissions_name_this_api_stage_method_and_path(
     assert len({p["statement_id"] for p in permissions}) == 3
 
 
-def test_account_logging_role_is_created_only_when_asked(
+def test_the_api_creates_nothing_account_wide(
     synth: SynthFn, make_function: FunctionFactory
 ) -> None:
-    # Given an API that owns the account's CloudWatch role
-    owned = synth(build(make_function, manage_account_cloudwatch_role=True))
-    account = only(owned, "aws_api_gateway_account")
-    role = only(owned, "aws_iam_role", "rest-api")
-    # Then API Gateway assumes a role that may write only this region's and account's logs
-    assert account["cloudwatch_role_arn"] == ref(owned, "aws_iam_role", "cloudwatch-role", "arn")
-    trust = policy_document(owned, "cloudwatch-trust")
-    assert trust["statement"][0]["principals"] == [
-        {"type": "Service", "identifiers": ["apigateway.amazonaws.com"]}
-    ]
-    # Only when API Gateway acts for this account (confused deputy)
-    conditions = {c["variable"]: c["values"] for c in trust["statement"][0]["condition"]}
-    assert set(conditions) == {"aws:SourceAccount", "aws:SourceArn"}
-    assert role["name"] == "evpipe-dev-rest-api-apigw-logs"
-    permissions = policy_document(owned, "cloudwatch-permissions")
-    resources = permissions["statement"][0]["resources"]
-    assert len(resources) == 1
-    assert re.fullmatch(r"arn:\$\{.+\}:logs:\$\{.+\}:\$\{.+\}:log-group:\*", resources[0])
-    # And the stage waits for that setting
-    assert only(owned, "aws_api_gateway_stage")["depends_on"] == [
-        f"aws_api_gateway_account.{next(iter(of_type(owned, 'aws_api_gateway_account')))}"
-    ]
-    # Given an account whose role is managed elsewhere, Then nothing account-wide is created
-    shared = synth(build(make_function, manage_account_cloudwatch_role=False))
+    # Given an API (the account's CloudWatch role is the bootstrap stack's)
+    shared = synth(build(make_function))
+    # Then nothing account-wide is created, and the stage waits on nothing for it
     assert not of_type(shared, "aws_api_gateway_account")
     assert not [name for name in of_type(shared, "aws_iam_role") if name.startswith("rest-api")]
     assert "depends_on" not in only(shared, "aws_api_gateway_stage")
