@@ -101,9 +101,10 @@ _AUTH_LABELS = {"api_key": "API key (allowed in dev only)", "iam": "IAM (SigV4)"
 
 
 def _quota(env: EnvironmentConfig) -> str:
+    quota = f"{env.api.quota.limit:,} per API key per {env.api.quota.period.lower()}"
     if env.api.auth != "api_key":
-        return "no API keys (SigV4)"
-    return f"{env.api.quota.limit:,} per API key per {env.api.quota.period.lower()}"
+        return f"no API keys (SigV4); set for keys: {quota}"
+    return quota
 
 
 def _web_acl(env: EnvironmentConfig) -> str:
@@ -145,6 +146,11 @@ ROWS: tuple[Row, ...] = (
     ("Deletion protection", lambda e: _on_off(e.deletion_protection)),
     ("Buckets force_destroy", lambda e: _on_off(e.force_destroy)),
     ("Noncurrent object versions kept", lambda e: f"{e.noncurrent_version_expiration_days} days"),
+    ("Access-log objects expire after", lambda e: f"{e.access_log_expiration_days} days"),
+    (
+        "Tags besides Environment, Project, Owner, ManagedBy",
+        lambda e: ", ".join(f"`{k}={v}`" for k, v in e.extra_tags.items()) or "none",
+    ),
     ("API variants", lambda e: e.api.variants),
     (
         "REST API authorization",
@@ -152,7 +158,7 @@ ROWS: tuple[Row, ...] = (
     ),
     (
         "API throttle (rate / burst)",
-        lambda e: f"{e.api.throttle.rate_limit:g} / {e.api.throttle.burst_limit}",
+        lambda e: f"{e.api.throttle.rate_limit:,g} / {e.api.throttle.burst_limit:,}",
     ),
     ("API quota", _quota),
     ("REST web ACL (WAFv2)", _web_acl),
