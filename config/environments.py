@@ -168,6 +168,8 @@ class EnvironmentConfig:
             raise ValueError(f"deletion_protection must stay on in {self.name}")
 
     def _check_reserved_concurrency(self) -> None:
+        # Every function counts, deployed or not: switching the ingest path must not be what
+        # pushes the account over.
         sizes = self.functions
         reserved = {
             name: sizing.reserved_concurrency

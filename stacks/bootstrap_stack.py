@@ -17,6 +17,7 @@ from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from constructs import Construct
 
 from config.deployment import DeploymentTarget, state_key_alias
+from config.environments import SEED_TAGS
 from constructs_lib.addresses import forget_resources, logical_id
 from constructs_lib.base.api_gateway_account import (
     ApiGatewayAccountLogging,
@@ -59,7 +60,8 @@ class BootstrapStack(TerraformStack):
             "provider",
             props=AwsProviderProps(
                 region=state.region,
-                default_tags={"Project": target.project, "Owner": "platform-team",
+                # The environments' seed tags too: the state and its key are the product's.
+                default_tags={**SEED_TAGS, "Project": target.project, "Owner": "platform-team",
                               "Environment": "shared", "ManagedBy": "cdktf"},
                 allowed_account_id=target.bootstrap_account_id,
                 endpoint=intent.endpoint,
