@@ -1,4 +1,4 @@
-"""GitHub Actions' way into the account: the OIDC provider, and a plan and an apply role per environment.
+"""GitHub Actions' way into the account: the OIDC provider, and per environment two roles.
 
 No stored AWS keys: a workflow job asks GitHub for an OIDC token and exchanges it with STS
 for one role's short-lived credentials. Each role trusts one ``sub`` claim of one repository,
@@ -25,7 +25,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from cdktf import TerraformOutput
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
@@ -41,6 +40,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAtt
 from constructs import Construct
 
 from constructs_lib.base.backup_plan import BACKUP_MANAGED_POLICIES
+from constructs_lib.pipeline.monitoring import add_outputs
 from constructs_lib.specs import GithubRepository
 
 # GitHub's OIDC issuer for Actions, and the audience configure-aws-credentials asks for.
@@ -146,18 +146,15 @@ class GithubActionsAccess(Construct):
         for environment in props.state_keys:
             self.plan_roles[environment] = self._plan_role(environment)
             self.apply_roles[environment] = self._apply_role(environment)
-        # Named like terraform-aws-modules' outputs; the README copies them into repository
-        # variables (AWS_PLAN_ROLE_ARNS, AWS_APPLY_ROLE_ARNS) as they are printed.
-        TerraformOutput(self, "github_oidc_provider_arn", value=self.provider.arn)
-        TerraformOutput(
+        # Named like terraform-aws-modules' outputs, without cdktf's path prefix and hash, so
+        # `make output ENV=bootstrap` prints what the README copies into repository variables.
+        add_outputs(
             self,
-            "github_plan_role_arns",
-            value={name: role.arn for name, role in self.plan_roles.items()},
-        )
-        TerraformOutput(
-            self,
-            "github_apply_role_arns",
-            value={name: role.arn for name, role in self.apply_roles.items()},
+            {
+                "github_oidc_provider_arn": self.provider.arn,
+                "github_plan_role_arns": {n: role.arn for n, role in self.plan_roles.items()},
+                "github_apply_role_arns": {n: role.arn for n, role in self.apply_roles.items()},
+            },
         )
 
     # --- trust ---------------------------------------------------------------------------

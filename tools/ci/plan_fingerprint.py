@@ -1,7 +1,8 @@
 """A plan's change set as one fingerprint, and the apply that requires the reviewed one.
 
     pipenv run python -m tools.ci.plan_fingerprint write --env staging
-    pipenv run python -m tools.ci.plan_fingerprint apply --env staging --reviewed reviewed/plan.fingerprint.json
+    pipenv run python -m tools.ci.plan_fingerprint apply --env staging \
+        --reviewed reviewed/plan.fingerprint.json
 
 ``write`` reads ``build/plan-review/<env>/plan.json`` (made by ``make plan-review``) and writes
 ``plan.fingerprint.json`` beside it: the SHA-256 of every change (address, former address,
@@ -150,9 +151,7 @@ def write(out: Path, environment: str) -> Path:
     return target
 
 
-def apply_reviewed(
-    out: Path, environment: str, reviewed_file: Path, progress: Progress
-) -> int:
+def apply_reviewed(out: Path, environment: str, reviewed_file: Path, progress: Progress) -> int:
     """Apply the saved plan when its fingerprint is the reviewed one; see the module doc."""
     if not reviewed_file.is_file():
         raise FingerprintError(f"no reviewed fingerprint at {reviewed_file}")

@@ -107,15 +107,20 @@ def test_each_role_trusts_exactly_one_subject_of_this_repository(
 def test_the_outputs_map_each_environment_to_its_roles(bootstrap: dict[str, Any]) -> None:
     # Given the bootstrap's outputs
     outputs: dict[str, Any] = bootstrap["output"]
-    names = {name for name in outputs if "github" in name}
     # Then the provider and both role maps are there, named after their resources
-    assert any(name.endswith("github_oidc_provider_arn") for name in names)
-    plan = next(body for name, body in outputs.items() if name.endswith("github_plan_role_arns"))
-    apply = next(body for name, body in outputs.items() if name.endswith("github_apply_role_arns"))
+    assert {name for name in outputs if "github" in name} == {
+        "github_oidc_provider_arn",
+        "github_plan_role_arns",
+        "github_apply_role_arns",
+    }
     # And each map has one role per environment
+    plan, apply = outputs["github_plan_role_arns"], outputs["github_apply_role_arns"]
     assert set(plan["value"]) == set(apply["value"]) == set(ENVIRONMENTS)
     assert plan["value"]["prod"] == reference(
         bootstrap, "resource.aws_iam_role", "prod-plan-role", "arn"
+    )
+    assert apply["value"]["dev"] == reference(
+        bootstrap, "resource.aws_iam_role", "dev-apply-role", "arn"
     )
 
 
