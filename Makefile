@@ -74,7 +74,7 @@ layer: python-deps ## Build the Lambda dependency layer into build/layer (and it
 synth: setup ## Synthesize every stack into cdktf.out
 	$(RUN) python main.py
 
-lint: python-deps lint-deps ## ruff (lint and format), mypy, and actionlint on .github/
+lint: python-deps lint-deps ## ruff (lint and format), mypy, and jactionlint on .github/
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy .

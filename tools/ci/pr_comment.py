@@ -25,7 +25,6 @@ ENVIRONMENT_ORDER = ("dev", "staging", "prod")
 ENVIRONMENTS = frozenset(ENVIRONMENT_ORDER)
 # GitHub's limit for a comment body, less room for the sticky action's own hidden marker.
 COMMENT_LIMIT = 65_536 - 512
-HEADER = "## Plan review\n"
 _ENV_FOLDER = re.compile(r"^(?:plan-review-)?(?P<env>[a-z]+)$")
 
 
@@ -42,8 +41,8 @@ def find_summaries(root: Path) -> dict[str, str]:
 def _missing(environment: str, run_url: str | None) -> str:
     where = f" ([the run]({run_url}))" if run_url else ""
     return (
-        f"### {environment}\n\nNo summary: the plan review of {environment} stopped before "
-        f"writing one; its log says why{where}.\n"
+        f"## Plan review: {environment}\n\nNo summary: the plan review of {environment} "
+        f"stopped before writing one; its log says why{where}.\n"
     )
 
 
@@ -82,7 +81,7 @@ def compose(
         for name in environments
     }
     separator = "\n---\n\n"
-    overhead = len(HEADER) + 1 + len(separator) * (len(sections) - 1)
+    overhead = len(separator) * (len(sections) - 1)
     budget = limit - overhead
     # Give each section an equal share; a short one leaves its spare to the others.
     remaining = budget
@@ -101,7 +100,8 @@ def compose(
         )
         for name in environments
     ]
-    return HEADER + "\n" + separator.join(parts)
+    # Each summary opens with its own "## Plan review: <env>" heading.
+    return separator.join(parts)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,7 +15,7 @@ RUN_URL = "https://github.com/acme/pipeline/actions/runs/42"
 def summary(environment: str, plan_lines: int = 3) -> str:
     plan = "\n".join(f"  # aws_s3_bucket.b{n} will be updated in-place" for n in range(plan_lines))
     return (
-        f"<!-- plan-review:{environment} -->\n### Plan review: {environment}\n\n"
+        f"<!-- plan-review:{environment} -->\n## Plan review: {environment}\n\n"
         f"1 to update\n\n<details><summary>Full plan</summary>\n\n```\n{plan}\n```\n</details>\n"
     )
 
@@ -39,7 +39,7 @@ def test_artifact_folders_are_read_in_deployment_order(tmp_path: Path) -> None:
         comment.index(f"<!-- plan-review:{name} -->") for name in ("dev", "staging", "prod")
     ]
     assert positions == sorted(positions)
-    assert comment.startswith("## Plan review\n")
+    assert comment.startswith("<!-- plan-review:dev -->")
 
 
 def test_an_environment_without_a_summary_says_so(tmp_path: Path) -> None:
