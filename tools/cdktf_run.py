@@ -33,6 +33,7 @@ from pathlib import Path
 
 from config.environments import DEFAULT_PROJECT, ENVIRONMENT_NAMES
 from stacks.names import BOOTSTRAP_STACK_ID, pipeline_stack_id
+from tools.ci.progress import Progress
 from tools.ci.terraform_cli import PROJECT_ROOT, TerraformError, write_cli_config
 from tools.local_stack import LOCAL_PARALLELISM
 
@@ -110,20 +111,25 @@ def run(command: str, env_name: str, environ: Mapping[str, str]) -> int:
         print(warning, file=sys.stderr, flush=True)
     outdir = env.get("CDKTF_OUT") or DEFAULT_OUTDIR
     lines: list[str] = []
-    with subprocess.Popen(
-        cdktf_command(command, stack, outdir, env),
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    ) as process:
+    with (
+        Progress("cdktf") as progress,
+        subprocess.Popen(
+            cdktf_command(command, stack, outdir, env),
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ) as process,
+    ):
         assert process.stdout is not None  # stdout=PIPE above
+        # cdktf is quiet while it synthesizes and Terraform starts: a heartbeat fills gaps.
+        progress.track(f"{command} {stack}")
         for line in process.stdout:  # Terraform's progress, as it comes
-            sys.stdout.write(line)
-            sys.stdout.flush()
+            progress.relay(line.rstrip("\n"))
             lines.append(line)
         code = process.wait()
+        progress.track(None)
     if code != 0:
         print(failure_cause(command, stack, "".join(lines)), file=sys.stderr)
     return code

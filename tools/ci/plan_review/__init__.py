@@ -46,6 +46,7 @@ from tools.ci.plan_review.workspace import (
     prevent_destroy_addresses,
     stack_name,
     synthesize,
+    terraform_warnings,
 )
 
 __all__ = [
@@ -88,4 +89,5 @@ __all__ = [
     "stack_name",
     "summarize_plan",
     "synthesize",
+    "terraform_warnings",
 ]

@@ -69,6 +69,7 @@ from tools.ci.plan_review.workspace import (
     require_stack_file,
     stack_name,
     synthesize,
+    terraform_warnings,
 )
 from tools.ci.progress import Progress
 from tools.ci.security_scan import ScanResult, load_suppressions
@@ -325,7 +326,10 @@ def _plan_and_report(
         workspace.init()
 
     def make_report(
-        summary: PlanSummary, scan: ScanResult | None = None, plan_text: str | None = None
+        summary: PlanSummary,
+        scan: ScanResult | None = None,
+        plan_text: str | None = None,
+        warnings: Sequence[str] = (),
     ) -> ReviewReport:
         return ReviewReport(
             environment=options.environment,
@@ -339,6 +343,8 @@ def _plan_and_report(
             redactions=redactions(options.out, target.endpoint_url),
             scan=scan,
             plan_text=plan_text,
+            warnings=warnings,
+            reproduce=reproduce_command(options, base, head),
         )
 
     plan_file = (env_dir / PLAN_FILE).resolve()
@@ -368,7 +374,12 @@ def _plan_and_report(
         suppressions = load_suppressions(stack_dir / "cdk.tf.json")
         reports = run_checkov_on_plan(env_dir / PLAN_JSON_FILE)
         scan = evaluate_plan_scan(reports, suppressions, stack_dir.name)
-    report = make_report(summarize_plan(json.loads(shown.stdout)), scan=scan, plan_text=plan_text)
+    report = make_report(
+        summarize_plan(json.loads(shown.stdout)),
+        scan=scan,
+        plan_text=plan_text,
+        warnings=terraform_warnings("\n".join(output)),
+    )
     _publish(env_dir, render_summary(report))
     code = exit_code(report.summary, report.scan, allow_stateful=options.allow_stateful)
     counts = report.summary.counts
@@ -378,6 +389,22 @@ def _plan_and_report(
         + f"; exit {code}"
     )
     return code
+
+
+def reproduce_command(
+    options: ReviewOptions, base: CommitRef | None, head: CommitRef | None
+) -> str:
+    """The command line that plans the same code against the same target again."""
+    parts = ["pipenv run python -m tools.ci.plan_review", f"--env {options.environment}"]
+    if options.emulator:
+        parts.append("--emulator")
+    if base is not None:
+        parts.append(f"--base {base.short}")
+    if head is not None:
+        parts.append(f"--head {head.short}")
+    if options.allow_stateful:
+        parts.append("--allow-stateful-replace")
+    return " ".join(parts)
 
 
 def _publish(env_dir: Path, markdown: str) -> None:

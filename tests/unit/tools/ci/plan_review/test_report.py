@@ -101,7 +101,7 @@ def test_each_action_lists_its_addresses_with_what_changes(tmp_path: Path) -> No
         "  - `environment.0.variables.API_TOKEN`: (sensitive value) → (sensitive value)",
         '  - `environment.0.variables.DLQ_URL`: `"<emulator>/123456789012/evpipe-dev-dlq"` → '
         "(known after apply)",
-        '  - `last_modified`: `"2026-11-30T10:00:00.000+0000"` → (known after apply)',
+        '  - `last_modified`: `"<timestamp>"` → (known after apply)',
         "  - `memory_size`: `256` → `512`",
     ]
     assert section(markdown, "Create") == [
@@ -247,4 +247,66 @@ def test_only_specific_run_strings_are_replaced() -> None:
     # And CORS origins on other loopback ports stay as they are
     assert normalize("http://localhost:3000 http://127.0.0.1:3000", replaced) == (
         "http://localhost:3000 http://127.0.0.1:3000"
+    )
+
+
+def test_any_deletion_is_announced_before_the_details(tmp_path: Path) -> None:
+    # Given a plan that destroys one resource and replaces two
+    markdown = render_summary(review_report("http://127.0.0.1:4566", tmp_path))
+    # Then a warning right under the counts says so, before any section
+    warning = markdown.index("> [!WARNING]\n> This plan deletes existing resources: 1 destroyed "
+                             "and 2 replaced (listed below). Read those first.")  # fmt: skip
+    assert markdown.index("| destroy | replace |") < warning < markdown.index("### ")
+    # And a plan that deletes nothing has no such warning
+    quiet = ReviewReport(
+        environment="dev", target="moto", summary=summarize_plan(load_plan("create_only"))
+    )
+    assert "[!WARNING]" not in render_summary(quiet)
+
+
+def test_the_full_plan_is_a_diff_without_the_legend(tmp_path: Path) -> None:
+    # Given the review with Terraform's own text of the plan
+    markdown = render_summary(review_report("http://127.0.0.1:4566", tmp_path))
+    body = markdown[markdown.index("<summary>Full plan (terraform show)</summary>") :]
+    # Then the text is a diff block whose lines start with their action symbol, indentation
+    # kept after it, so GitHub colours what is added and removed
+    assert "```diff\n" in body
+    assert '~   resource "aws_lambda_function" "processor_function_D7E0E582" {' in body
+    assert "~       memory_size   = 256 -> 512" in body
+    assert '-   resource "aws_sqs_queue" "dlq_queue_0B3C6E1A" {' in body
+    # And Terraform's legend of symbols is left out; its list of actions starts the block
+    assert "Resource actions are indicated" not in body
+    assert "```diff\nTerraform will perform the following actions:" in body
+    # And the plan's timestamps are gone
+    assert "2026-11-30T10:00:00" not in body
+
+
+def test_terraform_warnings_are_listed_with_their_details() -> None:
+    # Given a plan whose output carried one warning
+    warning = (
+        "Warning: Argument is deprecated\n\n  with aws_s3_bucket.ingest,\n"
+        "  on cdk.tf.json line 12:\n\nUse the aws_s3_bucket_acl resource instead."
+    )
+    report = ReviewReport(
+        environment="dev", target="moto", summary=summarize_plan({}), warnings=[warning]
+    )
+    # Then it has a section: the title as a list item, the rest collapsed under it
+    markdown = render_summary(report)
+    assert "### Terraform warnings (1)\n\n- Argument is deprecated\n" in markdown
+    assert "  Use the aws_s3_bucket_acl resource instead.\n" in markdown
+    assert markdown.index("### Terraform warnings") < markdown.index("Result:")
+
+
+def test_the_comment_ends_with_the_command_that_makes_it_again() -> None:
+    # Given a review that knows how it was run
+    report = ReviewReport(
+        environment="dev",
+        target="moto",
+        summary=summarize_plan({}),
+        reproduce="pipenv run python -m tools.ci.plan_review --env dev --emulator --base abc",
+    )
+    # Then its last line says how to review the plan again locally
+    assert render_summary(report).rstrip().splitlines()[-1] == (
+        "To review this plan again locally: "
+        "`pipenv run python -m tools.ci.plan_review --env dev --emulator --base abc`"
     )
