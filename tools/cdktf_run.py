@@ -15,6 +15,9 @@ What it adds to `npx cdktf <command> <stack>`, each a thing the bare CLI gets wr
   parallelism (tools/local_stack.py says why);
 - a failed command names its cause in one last line: cdktf itself only says "Invoking
   Terraform CLI failed", which hides a destroy refused by `prevent_destroy`.
+- cdktf's output is passed through as it comes, and while cdktf is quiet (synth, Terraform
+  starting) a heartbeat line on stderr says the command is still running (tools.ci.progress):
+  nothing is silent for 10 s.
 
 The output folder is CDKTF_OUT (default cdktf.out); the bootstrap's local state file lives in
 its parent folder (stacks/bootstrap_stack.py). The provider lock file is placed by the synth

@@ -1,7 +1,8 @@
 """`make system-deps` as root, as a user with sudo, and as a user without: it installs what it
 may and says what it could not, without failing `make setup` (the packages are optional).
 
-apt-get, sudo and id are fakes on PATH that record how they were called."""
+apt-get, sudo and id are fakes on PATH that record how they were called. Also: `make emulator`
+takes PORT."""
 
 from __future__ import annotations
 
@@ -137,3 +138,16 @@ def test_nothing_happens_when_graphviz_is_there(machine: Machine) -> None:
     result = run_script(machine, FAKE_UID="1001")
     # Then it is silent and calls nothing
     assert (result.returncode, result.stderr, machine.recorded()) == (0, "", [])
+
+
+def test_make_emulator_listens_on_the_port_given() -> None:
+    # Given `make emulator PORT=5000`, as typed
+    make = shutil.which("make")
+    assert make is not None
+    result = subprocess.run(
+        [make, "-n", "--no-print-directory", "-C", str(PROJECT_ROOT), "emulator", "PORT=5000"],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    # Then the local cloud is started on that port
+    assert result.returncode == 0, result.stderr
+    assert "python -m tools.localcloud --port 5000" in result.stdout.splitlines()[-1]
