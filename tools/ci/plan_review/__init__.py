@@ -21,6 +21,7 @@ from tools.ci.plan_review.report import (
     comment_marker,
     exit_code,
     normalize,
+    number_generated_ids,
     render_refusal,
     render_summary,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "local_state_file",
     "main",
     "normalize",
+    "number_generated_ids",
     "prepare_workspace",
     "prevent_destroy_addresses",
     "render_refusal",

@@ -55,6 +55,7 @@ from tools.ci.plan_review.report import (
     ReviewReport,
     exit_code,
     normalize,
+    number_generated_ids,
     render_refusal,
     render_summary,
 )
@@ -368,7 +369,9 @@ def _plan_and_report(
         shown = workspace.run("show", "-json", str(plan_file))
         (env_dir / PLAN_JSON_FILE).write_text(shown.stdout)
         plan_text = workspace.run("show", "-no-color", str(plan_file)).stdout
-        redacted = normalize(plan_text, redactions(options.out, target.endpoint_url))
+        redacted = number_generated_ids(
+            normalize(plan_text, redactions(options.out, target.endpoint_url))
+        )
         (env_dir / PLAN_TEXT_FILE).write_text(redacted)
     with progress.phase("checkov"):
         suppressions = load_suppressions(stack_dir / "cdk.tf.json")

@@ -53,6 +53,14 @@ TIMESTAMP_PLACEHOLDER = "<timestamp>"
 _TIMESTAMP = re.compile(
     r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2}| ?UTC)?"
 )
+# Identifiers made up at apply time, different in every deployment of the same code: UUIDs
+# (the emulator's KMS key ids) and Terraform's unique names (name_prefix, a policy without a
+# name: "terraform-" + timestamp + counter). Each distinct one becomes a numbered placeholder,
+# in order of first appearance, so the text stays stable and a changed one still shows.
+_GENERATED_IDS = (
+    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"), "uuid"),
+    (re.compile(r"(?<!\d)\d{26}(?!\d)"), "unique-id"),
+)
 # Terraform's legend of action symbols opens every plan text; reviewers know it.
 _LEGEND_START = "Terraform used the selected providers to generate the following execution"
 _LEGEND_END = "Terraform will perform the following actions:"
@@ -110,6 +118,20 @@ def normalize(text: str, redactions: Mapping[str, str]) -> str:
     return _TIMESTAMP.sub(TIMESTAMP_PLACEHOLDER, text)
 
 
+def number_generated_ids(text: str) -> str:
+    """Each UUID or Terraform unique name as ``<uuid-N>``/``<unique-id-N>``, numbered in
+    order of first appearance: the same plan gives the same text, and two different ids
+    stay different. Applied once to a whole document, so the numbers agree throughout."""
+    for pattern, kind in _GENERATED_IDS:
+        seen: dict[str, str] = {}
+
+        def placeholder(found: re.Match[str], seen: dict[str, str] = seen, kind: str = kind) -> str:
+            return seen.setdefault(found[0], f"<{kind}-{len(seen) + 1}>")
+
+        text = pattern.sub(placeholder, text)
+    return text
+
+
 def render_summary(report: ReviewReport) -> str:
     """The whole review as Markdown, at most MAX_COMMENT_CHARS long."""
     for budget in ATTRIBUTE_BUDGETS:
@@ -117,7 +139,8 @@ def render_summary(report: ReviewReport) -> str:
         if len(head) + len(tail) <= MAX_COMMENT_CHARS:
             break
     room = MAX_COMMENT_CHARS - len(head) - len(tail)
-    return normalize(head + _plan_text_section(report, room) + tail, report.redactions)
+    text = head + _plan_text_section(report, room) + tail
+    return number_generated_ids(normalize(text, report.redactions))
 
 
 def render_refusal(
@@ -134,7 +157,7 @@ def render_refusal(
     if terraform_output:
         lines += _details("Terraform's output", terraform_output, MAX_COMMENT_CHARS // 2, "")
     lines.append(f"Result: **{VERDICTS[EXIT_STATEFUL]}** (exit {EXIT_STATEFUL}).")
-    return normalize("\n".join(lines) + "\n", report.redactions)
+    return number_generated_ids(normalize("\n".join(lines) + "\n", report.redactions))
 
 
 def _header(report: ReviewReport) -> list[str]:
@@ -376,9 +399,14 @@ def _scan_section(scan: ScanResult | None) -> list[str]:
         lines.append("")
     if scan.suppressed:
         reasons = Counter((f.check_id, f.reason or "") for f in scan.suppressed)
-        lines += ["| suppressed check | times | reason |", "|---|--:|---|"]
+        lines += [
+            "<details><summary>Suppressed checks, each with its reason in the code</summary>",
+            "",
+            "| suppressed check | times | reason |",
+            "|---|--:|---|",
+        ]
         lines += [f"| {check} | {n} | {why} |" for (check, why), n in sorted(reasons.items())]
-        lines.append("")
+        lines += ["", "</details>", ""]
     return lines
 
 

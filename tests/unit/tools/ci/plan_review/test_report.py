@@ -3,6 +3,7 @@ the same bytes for the same plan whatever the emulator port or output folder."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from tools.ci.plan_review import (
     comment_marker,
     exit_code,
     normalize,
+    number_generated_ids,
     render_refusal,
     render_summary,
     summarize_plan,
@@ -309,4 +311,76 @@ def test_the_comment_ends_with_the_command_that_makes_it_again() -> None:
     assert render_summary(report).rstrip().splitlines()[-1] == (
         "To review this plan again locally: "
         "`pipenv run python -m tools.ci.plan_review --env dev --emulator --base abc`"
+    )
+
+
+# Recorded from `plan_review --base` on the local cloud (a commit raising dev's processor memory
+# to 384 MB); the emulator's KMS key id and Terraform's generated policy name are in it.
+KEY_ID = "96130fba-3707-4ad0-9084-324d1c391343"
+POLICY_NAME = "terraform-20261202115248778900000006"
+
+
+def recorded_update(key_id: str = KEY_ID, policy_name: str = POLICY_NAME) -> ReviewReport:
+    def deployed(text: str) -> str:
+        return text.replace(KEY_ID, key_id).replace(POLICY_NAME, policy_name)
+
+    plan = json.loads(deployed(json.dumps(load_plan("sample_update_function"))))
+    return ReviewReport(
+        environment="dev",
+        target=FRESH_CLOUD_TARGET,
+        summary=summarize_plan(plan),
+        base=BASE,
+        plan_text=deployed(load_plan_text("sample_update_function")),
+    )
+
+
+def test_a_recorded_one_function_update_lists_that_function_and_replaces_nothing() -> None:
+    # Given the recorded plan of a change to one function's memory, against its base
+    markdown = render_summary(recorded_update())
+    # Then the counts say two updates, one data source read during apply and 131 unchanged
+    assert "**Plan: 0 to add, 2 to change, 0 to destroy.**" in markdown
+    assert "| 0 | 0 | 2 | 0 | 0 | 0 | 1 | 131 |" in markdown.splitlines()
+    # And the function's memory is the one attribute it changes; the workflow's policy is
+    # recomputed because it names that function
+    update = section(markdown, "Update")
+    assert update[0] == "- `aws_iam_role_policy.workflow_state-machine_policy_212A44DB`"
+    assert update[1].startswith('  - `policy`: `"{\\"Version\\":\\"2012-10-17\\"')
+    assert update[1].endswith("(1,968 chars)` → (known after apply)")
+    assert update[2:] == [
+        "- `aws_lambda_function.ingest_processor_function_96B0F5B3`",
+        "  - `memory_size`: `256` → `384`",
+    ]
+    # And nothing is destroyed or replaced: no warning, no stateful table, the review passes
+    assert "[!WARNING]" not in markdown
+    assert "### Replace" not in markdown
+    assert "### Destroy" not in markdown
+    assert markdown.rstrip().endswith("Result: **passed** (exit 0).")
+
+
+def test_ids_made_up_by_the_deployment_do_not_change_the_comment() -> None:
+    # Given the same plan made against two deployments, each with its own key id and
+    # generated policy name
+    first = render_summary(recorded_update())
+    second = render_summary(
+        recorded_update(
+            "0a1b2c3d-1111-4222-8333-444455556666", "terraform-20270101000000000000000001"
+        )
+    )
+    # Then both comments are the same bytes, the ids numbered placeholders
+    assert first == second
+    assert KEY_ID not in first
+    assert POLICY_NAME not in first
+    assert "arn:aws:kms:us-west-2:123456789012:key/<uuid-1>" in first
+    assert 'name        = "terraform-<unique-id-1>"' in first
+
+
+def test_generated_ids_are_numbered_in_order_and_stay_distinct() -> None:
+    # Given two key ids, one of them twice, and a generated name
+    text = (
+        "key/96130fba-3707-4ad0-9084-324d1c391343 key/0a1b2c3d-1111-4222-8333-444455556666 "
+        "96130fba-3707-4ad0-9084-324d1c391343 terraform-20261202115248778900000006"
+    )
+    # Then each distinct id has its own number, by first appearance
+    assert number_generated_ids(text) == (
+        "key/<uuid-1> key/<uuid-2> <uuid-1> terraform-<unique-id-1>"
     )
