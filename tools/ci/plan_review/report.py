@@ -356,7 +356,15 @@ def _replace_note(change: ResourceChange) -> str:
     order = "create, then destroy" if change.create_first else "destroy, then create"
     forced = ", ".join(_code(path) for path in change.replace_paths) or "(not reported)"
     moved = f"; moved from {_code(change.previous_address or '')}" if change.moved else ""
-    return f": {order}, forced by {forced}{moved}"
+    clash = ""
+    if change.name_clash is not None:
+        attribute, value = change.name_clash
+        clash = (
+            f". :warning: The new one keeps `{attribute}` {_code(value)} while the old one "
+            "still exists: AWS refuses most such creates, so this apply would likely fail "
+            "(create-first comes from `create_before_destroy` here or on a dependent resource)"
+        )
+    return f": {order}, forced by {forced}{moved}{clash}"
 
 
 def _moved_note(change: ResourceChange) -> str:

@@ -384,3 +384,36 @@ def test_generated_ids_are_numbered_in_order_and_stay_distinct() -> None:
     assert number_generated_ids(text) == (
         "key/<uuid-1> key/<uuid-2> <uuid-1> terraform-<unique-id-1>"
     )
+
+
+def test_a_recorded_table_replacement_fails_loudly_with_what_forces_it() -> None:
+    # Given the recorded plan of a change to the records table's hash key, against its base
+    summary = summarize_plan(load_plan("sample_replace_table"))
+    report = ReviewReport(
+        environment="dev",
+        target=FRESH_CLOUD_TARGET,
+        summary=summary,
+        base=BASE,
+        plan_text=load_plan_text("sample_replace_table"),
+    )
+    markdown = render_summary(report)
+    table = "aws_dynamodb_table.foundation_records_table_33DD538C"
+    # Then the deletion warning and the stateful table lead the comment
+    lines = markdown.splitlines()
+    assert lines.index("> [!WARNING]") < lines.index(
+        "### :warning: Stateful resources would be destroyed or replaced"
+    )
+    assert f"| `{table}` | replace | items (records" in markdown
+    # And the replacement names the attribute forcing it, first, and the name clash its
+    # create-first order would meet
+    replace = section(markdown, "Replace")
+    assert replace[0].startswith(
+        f"- `{table}` **stateful**: create, then destroy, forced by `hash_key`. :warning: The "
+        "new one keeps `name` `evpipe-dev-records` while the old one still exists"
+    )
+    assert replace[1] == '  - `hash_key`: `"pk"` → `"record_pk"` (forces replacement)'
+    # And the review fails with the stateful exit code
+    assert exit_code(summary, None, allow_stateful=False) == EXIT_STATEFUL
+    assert markdown.rstrip().endswith(
+        "Result: **failed: stateful resources would lose data** (exit 3)."
+    )
