@@ -61,8 +61,8 @@ node-deps: node_modules/.package-lock.json
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-system-deps: ## graphviz for the architecture picture (Debian)
-	@command -v dot >/dev/null || { apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; }
+system-deps: ## graphviz for the architecture picture (Debian; as root, or with sudo -n; optional)
+	@bash tools/system_deps.sh
 
 tf-config: python-deps ## Write build/terraformrc (offline provider mirror when present)
 	@$(RUN) python -m tools.ci.terraform_cli config >/dev/null

@@ -8,9 +8,22 @@ import shutil
 import sys
 from pathlib import Path
 
-from config.deployment import DeploymentTarget
-from constructs_lib import speedups
-from stacks.provider_lock import place_lock_files
+# Packages of this checkout; any other missing module is one `make setup` installs.
+_OWN_PACKAGES = frozenset({"config", "constructs_lib", "stacks", "tools"})
+
+try:
+    from config.deployment import DeploymentTarget
+    from constructs_lib import speedups
+    from stacks.provider_lock import place_lock_files
+except ModuleNotFoundError as missing:
+    if (missing.name or "").partition(".")[0] in _OWN_PACKAGES:
+        raise
+    print(
+        f"error: Python package {missing.name!r} is not installed for {sys.executable}: "
+        "run `make setup` once, then `make synth` (or `pipenv run python main.py`)",
+        file=sys.stderr,
+    )
+    raise SystemExit(2) from None
 
 
 def main() -> int:

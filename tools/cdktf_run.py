@@ -15,6 +15,9 @@ What it adds to `npx cdktf <command> <stack>`, each a thing the bare CLI gets wr
   parallelism (tools/local_stack.py says why);
 - a failed command names its cause in one last line: cdktf itself only says "Invoking
   Terraform CLI failed", which hides a destroy refused by `prevent_destroy`.
+- cdktf's output is passed through as it comes, and while cdktf is quiet (synth, Terraform
+  starting) a heartbeat line on stderr says the command is still running (tools.ci.progress):
+  nothing is silent for 10 s.
 
 The output folder is CDKTF_OUT (default cdktf.out); the bootstrap's local state file lives in
 its parent folder (stacks/bootstrap_stack.py). The provider lock file is placed by the synth
@@ -33,6 +36,7 @@ from pathlib import Path
 
 from config.environments import DEFAULT_PROJECT, ENVIRONMENT_NAMES
 from stacks.names import BOOTSTRAP_STACK_ID, pipeline_stack_id
+from tools.ci.progress import Progress
 from tools.ci.terraform_cli import PROJECT_ROOT, TerraformError, write_cli_config
 from tools.local_stack import LOCAL_PARALLELISM
 
@@ -110,20 +114,25 @@ def run(command: str, env_name: str, environ: Mapping[str, str]) -> int:
         print(warning, file=sys.stderr, flush=True)
     outdir = env.get("CDKTF_OUT") or DEFAULT_OUTDIR
     lines: list[str] = []
-    with subprocess.Popen(
-        cdktf_command(command, stack, outdir, env),
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    ) as process:
+    with (
+        Progress("cdktf") as progress,
+        subprocess.Popen(
+            cdktf_command(command, stack, outdir, env),
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ) as process,
+    ):
         assert process.stdout is not None  # stdout=PIPE above
+        # cdktf is quiet while it synthesizes and Terraform starts: a heartbeat fills gaps.
+        progress.track(f"{command} {stack}")
         for line in process.stdout:  # Terraform's progress, as it comes
-            sys.stdout.write(line)
-            sys.stdout.flush()
+            progress.relay(line.rstrip("\n"))
             lines.append(line)
         code = process.wait()
+        progress.track(None)
     if code != 0:
         print(failure_cause(command, stack, "".join(lines)), file=sys.stderr)
     return code

@@ -297,7 +297,7 @@ class _StackRun:
         workspace: StackWorkspace,
         log_dir: Path,
         parallelism: int | None,
-        on_line: Callable[[str], None] | None,
+        on_line: Callable[[str, str], None] | None,
         provider: ProviderServer | None = None,
     ) -> None:
         self.workspace = workspace
@@ -314,7 +314,7 @@ class _StackRun:
             def on_line(line: str) -> None:
                 log.write(f"[{time.monotonic() - started:6.1f} s] {line}\n")
                 if self._on_line is not None:
-                    self._on_line(line)
+                    self._on_line(self.workspace.name, line)
 
             verb = "init"
             try:
@@ -347,12 +347,16 @@ def deploy(
     environment: str = "dev",
     environ: Mapping[str, str] | None = None,
     on_phase: Callable[[str], None] = lambda _: None,
-    on_line: Callable[[str], None] | None = None,
+    on_line: Callable[[str, str], None] | None = None,
     sequential: bool = False,
     parallelism: int | None = LOCAL_PARALLELISM,
     reattach: bool = True,
 ) -> LocalDeployment:
-    """Synthesize, bootstrap remote state and apply ``environment`` onto ``cloud``."""
+    """Synthesize, bootstrap remote state and apply ``environment`` onto ``cloud``.
+
+    ``on_phase`` hears each phase as it starts; ``on_line`` every line of Terraform's
+    output, with the name of the stack it came from (two stacks apply at once).
+    """
     shutil.rmtree(run_dir, ignore_errors=True)
     log_dir = run_dir / LOG_DIR_NAME
     log_dir.mkdir(parents=True)
@@ -389,7 +393,7 @@ def _deploy(
     environment: str,
     environ: Mapping[str, str] | None,
     on_phase: Callable[[str], None],
-    on_line: Callable[[str], None] | None,
+    on_line: Callable[[str, str], None] | None,
     sequential: bool,
     parallelism: int | None,
     providers: Mapping[str, ProviderServer],

@@ -24,13 +24,14 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from tools.ci.progress import Progress
 from tools.ci.terraform import SynthError
 from tools.ci.terraform_cli import PROJECT_ROOT, TerraformError
 from tools.local_stack import (
@@ -79,6 +80,8 @@ class Clock:
 
     started: float = field(default_factory=time.monotonic)
     laps: dict[str, float] = field(default_factory=dict)
+    # Told of each phase as it starts (None once stopped): the live progress on stderr.
+    on_phase: Callable[[str | None], None] = lambda _: None
     _current: str | None = None
     _since: float = 0.0
 
@@ -86,11 +89,13 @@ class Clock:
         self.stop()
         self._current, self._since = name, time.monotonic()
         print(f"[{time.monotonic() - self.started:6.1f} s] {name}", flush=True)
+        self.on_phase(name)
 
     def stop(self) -> None:
         if self._current is not None:
             self.laps[self._current] = time.monotonic() - self._since
             self._current = None
+            self.on_phase(None)
 
     def table(self) -> str:
         return phase_table(self.laps)
@@ -256,7 +261,14 @@ def wait_for_stop() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    clock = Clock()
+    # Terraform's progress per stack and a heartbeat on stderr: an apply is never silent
+    # for 10 s; the phase lines and the table stay on stdout.
+    with Progress("make run") as progress:
+        return _run(args, progress)
+
+
+def _run(args: argparse.Namespace, progress: Progress) -> int:
+    clock = Clock(on_phase=progress.track)
     clock.phase("local cloud start")
     with LocalCloud(args.port) as cloud:
         print(f"      local cloud on {cloud.endpoint_url}", flush=True)
@@ -265,6 +277,7 @@ def run(args: argparse.Namespace) -> int:
             args.run_dir,
             environment="dev",
             on_phase=clock.phase,
+            on_line=lambda stack, line: progress.terraform_line(line, source=stack),
             sequential=args.plain_deploy,
             parallelism=None if args.plain_deploy else LOCAL_PARALLELISM,
             reattach=not args.plain_deploy,

@@ -116,3 +116,22 @@ def test_a_directory_that_is_not_synth_output_is_left_alone(tmp_path: Path) -> N
     assert result.returncode == 2
     assert (tmp_path / "notes.txt").read_text() == "mine"
     assert "removed" not in result.stderr
+
+
+def test_before_make_setup_one_line_says_what_to_run() -> None:
+    # Given an interpreter that sees none of the installed packages: -S skips site-packages
+    # (the venv's and the system's), -s the user's, -E any PYTHONPATH
+    # When main.py runs with it, as a new user would before `make setup`
+    result = subprocess.run(
+        [sys.executable, "-S", "-s", "-E", "main.py"], cwd=PROJECT_ROOT, capture_output=True,
+        text=True, check=False, timeout=60,
+    )  # fmt: skip
+    # Then one line names the missing package and what to run, with no traceback
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: Python package '")
+    assert "is not installed for" in line
+    assert line.endswith(
+        "run `make setup` once, then `make synth` (or `pipenv run python main.py`)"
+    )

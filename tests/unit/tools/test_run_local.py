@@ -314,3 +314,35 @@ def test_a_disabled_schedule_is_enabled_before_it_is_fired() -> None:
     assert enable == [[*aws[0][:5], "events", "enable-rule", "--name", "pipeline-dev-maintenance"]]
     assert "DISABLED in this environment" in text
     assert text.index("enable-rule") < text.index("/fire")
+
+
+def test_terraform_lines_reach_the_progress_with_their_stack(tmp_path: Path) -> None:
+    # Given a stack Terraform cannot parse, and a listener for Terraform's lines
+    stack = tmp_path / "stacks" / "pipeline-dev"
+    stack.mkdir(parents=True)
+    (stack / "cdk.tf.json").write_text('{"resource": {"aws_s3_bucket": ')
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    heard: list[tuple[str, str]] = []
+    run = _StackRun(
+        StackWorkspace(stack, ENDPOINT), logs, None, lambda name, line: heard.append((name, line))
+    )
+    # When it is deployed
+    with pytest.raises(DeployError):
+        run()
+    # Then every line Terraform printed was handed over with the stack it came from
+    assert heard
+    assert {name for name, _ in heard} == {"pipeline-dev"}
+    assert any("Error:" in line for _, line in heard)
+
+
+def test_the_clock_tells_the_live_progress_each_phase() -> None:
+    # Given a clock whose phases a listener hears
+    heard: list[str | None] = []
+    clock = Clock(on_phase=heard.append)
+    # When two phases run and the clock stops
+    clock.phase("synth")
+    clock.phase("bootstrap apply")
+    clock.stop()
+    # Then the listener heard each phase start and the end (None: nothing is running)
+    assert heard == ["synth", None, "bootstrap apply", None]

@@ -21,6 +21,7 @@ from tools.ci.plan_review.report import (
     comment_marker,
     exit_code,
     normalize,
+    number_generated_ids,
     render_refusal,
     render_summary,
 )
@@ -46,6 +47,7 @@ from tools.ci.plan_review.workspace import (
     prevent_destroy_addresses,
     stack_name,
     synthesize,
+    terraform_warnings,
 )
 
 __all__ = [
@@ -77,6 +79,7 @@ __all__ = [
     "local_state_file",
     "main",
     "normalize",
+    "number_generated_ids",
     "prepare_workspace",
     "prevent_destroy_addresses",
     "render_refusal",
@@ -88,4 +91,5 @@ __all__ = [
     "stack_name",
     "summarize_plan",
     "synthesize",
+    "terraform_warnings",
 ]

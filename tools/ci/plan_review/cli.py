@@ -55,6 +55,7 @@ from tools.ci.plan_review.report import (
     ReviewReport,
     exit_code,
     normalize,
+    number_generated_ids,
     render_refusal,
     render_summary,
 )
@@ -69,6 +70,7 @@ from tools.ci.plan_review.workspace import (
     require_stack_file,
     stack_name,
     synthesize,
+    terraform_warnings,
 )
 from tools.ci.progress import Progress
 from tools.ci.security_scan import ScanResult, load_suppressions
@@ -325,7 +327,10 @@ def _plan_and_report(
         workspace.init()
 
     def make_report(
-        summary: PlanSummary, scan: ScanResult | None = None, plan_text: str | None = None
+        summary: PlanSummary,
+        scan: ScanResult | None = None,
+        plan_text: str | None = None,
+        warnings: Sequence[str] = (),
     ) -> ReviewReport:
         return ReviewReport(
             environment=options.environment,
@@ -339,6 +344,8 @@ def _plan_and_report(
             redactions=redactions(options.out, target.endpoint_url),
             scan=scan,
             plan_text=plan_text,
+            warnings=warnings,
+            reproduce=reproduce_command(options, base, head),
         )
 
     plan_file = (env_dir / PLAN_FILE).resolve()
@@ -362,13 +369,20 @@ def _plan_and_report(
         shown = workspace.run("show", "-json", str(plan_file))
         (env_dir / PLAN_JSON_FILE).write_text(shown.stdout)
         plan_text = workspace.run("show", "-no-color", str(plan_file)).stdout
-        redacted = normalize(plan_text, redactions(options.out, target.endpoint_url))
+        redacted = number_generated_ids(
+            normalize(plan_text, redactions(options.out, target.endpoint_url))
+        )
         (env_dir / PLAN_TEXT_FILE).write_text(redacted)
     with progress.phase("checkov"):
         suppressions = load_suppressions(stack_dir / "cdk.tf.json")
         reports = run_checkov_on_plan(env_dir / PLAN_JSON_FILE)
         scan = evaluate_plan_scan(reports, suppressions, stack_dir.name)
-    report = make_report(summarize_plan(json.loads(shown.stdout)), scan=scan, plan_text=plan_text)
+    report = make_report(
+        summarize_plan(json.loads(shown.stdout)),
+        scan=scan,
+        plan_text=plan_text,
+        warnings=terraform_warnings("\n".join(output)),
+    )
     _publish(env_dir, render_summary(report))
     code = exit_code(report.summary, report.scan, allow_stateful=options.allow_stateful)
     counts = report.summary.counts
@@ -378,6 +392,22 @@ def _plan_and_report(
         + f"; exit {code}"
     )
     return code
+
+
+def reproduce_command(
+    options: ReviewOptions, base: CommitRef | None, head: CommitRef | None
+) -> str:
+    """The command line that plans the same code against the same target again."""
+    parts = ["pipenv run python -m tools.ci.plan_review", f"--env {options.environment}"]
+    if options.emulator:
+        parts.append("--emulator")
+    if base is not None:
+        parts.append(f"--base {base.short}")
+    if head is not None:
+        parts.append(f"--head {head.short}")
+    if options.allow_stateful:
+        parts.append("--allow-stateful-replace")
+    return " ".join(parts)
 
 
 def _publish(env_dir: Path, markdown: str) -> None:

@@ -47,6 +47,25 @@ COUNT_COLUMNS = ("destroy", "replace", "update", "create", "moved", "import", "r
 ACTION_COLUMNS = ("create", "update", "replace", "delete")
 # What a moved resource also undergoes, as the Moved section says it.
 ALSO_DONE = {"update": "updated", "replace": "replaced", "delete": "destroyed"}
+# Clock readings in values (a function's last_modified, a key's creation date) become this:
+# they say when the base was deployed, not what the change does.
+TIMESTAMP_PLACEHOLDER = "<timestamp>"
+_TIMESTAMP = re.compile(
+    r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2}| ?UTC)?"
+)
+# Identifiers made up at apply time, different in every deployment of the same code: UUIDs
+# (the emulator's KMS key ids) and Terraform's unique names (name_prefix, a policy without a
+# name: "terraform-" + timestamp + counter). Each distinct one becomes a numbered placeholder,
+# in order of first appearance, so the text stays stable and a changed one still shows.
+_GENERATED_IDS = (
+    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"), "uuid"),
+    (re.compile(r"(?<!\d)\d{26}(?!\d)"), "unique-id"),
+)
+# Terraform's legend of action symbols opens every plan text; reviewers know it.
+_LEGEND_START = "Terraform used the selected providers to generate the following execution"
+_LEGEND_END = "Terraform will perform the following actions:"
+# A plan line's action symbol after its indentation: "  + resource", "      ~ memory_size".
+_ACTION_SYMBOL = re.compile(r"^(?P<indent> *)(?P<symbol>-/\+|\+/-|<=|[-+~]) ")
 
 # A resource line's ending after its address, e.g. ": destroy, then create, forced by ...".
 _Note = Callable[[ResourceChange], str]
@@ -84,13 +103,32 @@ class ReviewReport:
     plan_text_location: str = "plan.txt beside summary.md"
     # Run-specific strings (emulator endpoint, temporary folders) -> stable placeholders.
     redactions: Mapping[str, str] = field(default_factory=dict)
+    # Terraform's warning diagnostics from the plan, each one block of text.
+    warnings: Sequence[str] = ()
+    # The command that makes this review again, shown at the end.
+    reproduce: str | None = None
 
 
 def normalize(text: str, redactions: Mapping[str, str]) -> str:
-    """Replace every run-specific string, longest first so none hides inside another."""
+    """Replace every run-specific string, longest first so none hides inside another, and
+    every timestamp."""
     for literal in sorted(redactions, key=len, reverse=True):
         if literal:
             text = text.replace(literal, redactions[literal])
+    return _TIMESTAMP.sub(TIMESTAMP_PLACEHOLDER, text)
+
+
+def number_generated_ids(text: str) -> str:
+    """Each UUID or Terraform unique name as ``<uuid-N>``/``<unique-id-N>``, numbered in
+    order of first appearance: the same plan gives the same text, and two different ids
+    stay different. Applied once to a whole document, so the numbers agree throughout."""
+    for pattern, kind in _GENERATED_IDS:
+        seen: dict[str, str] = {}
+
+        def placeholder(found: re.Match[str], seen: dict[str, str] = seen, kind: str = kind) -> str:
+            return seen.setdefault(found[0], f"<{kind}-{len(seen) + 1}>")
+
+        text = pattern.sub(placeholder, text)
     return text
 
 
@@ -101,7 +139,8 @@ def render_summary(report: ReviewReport) -> str:
         if len(head) + len(tail) <= MAX_COMMENT_CHARS:
             break
     room = MAX_COMMENT_CHARS - len(head) - len(tail)
-    return normalize(head + _plan_text_section(report, room) + tail, report.redactions)
+    text = head + _plan_text_section(report, room) + tail
+    return number_generated_ids(normalize(text, report.redactions))
 
 
 def render_refusal(
@@ -118,7 +157,7 @@ def render_refusal(
     if terraform_output:
         lines += _details("Terraform's output", terraform_output, MAX_COMMENT_CHARS // 2, "")
     lines.append(f"Result: **{VERDICTS[EXIT_STATEFUL]}** (exit {EXIT_STATEFUL}).")
-    return normalize("\n".join(lines) + "\n", report.redactions)
+    return number_generated_ids(normalize("\n".join(lines) + "\n", report.redactions))
 
 
 def _header(report: ReviewReport) -> list[str]:
@@ -158,6 +197,7 @@ def _sections(report: ReviewReport, *, attribute_budget: int) -> tuple[str, str]
         "|" + "--:|" * len(COUNT_COLUMNS),
         "| " + " | ".join(str(counts[column]) for column in COUNT_COLUMNS) + " |",
         "",
+        *_deletion_warning(summary),
     ]
     lines += _stateful_section(summary, allow=report.allow_stateful)
     lines += _rename_section(summary)
@@ -187,10 +227,41 @@ def _sections(report: ReviewReport, *, attribute_budget: int) -> tuple[str, str]
             "state (often computed or deprecated attributes; see `resource_drift` in plan.json).",
             "",
         ]
+    lines += _warnings_section(report.warnings)
     lines += _scan_section(report.scan)
     code = exit_code(summary, report.scan, allow_stateful=report.allow_stateful)
     tail = [f"Result: **{VERDICTS[code]}** (exit {code})."]
+    if report.reproduce:
+        tail += ["", f"To review this plan again locally: `{report.reproduce}`"]
     return "\n".join(lines) + "\n", "\n".join(tail) + "\n"
+
+
+def _deletion_warning(summary: PlanSummary) -> list[str]:
+    """Any deletion, stateful or not, leads the comment: the one thing not to miss."""
+    destroyed, replaced = len(summary.with_action("delete")), len(summary.replacements)
+    if not destroyed and not replaced:
+        return []
+    parts = [f"{n} {what}" for n, what in ((destroyed, "destroyed"), (replaced, "replaced")) if n]
+    return [
+        f"> [!WARNING]\n> This plan deletes existing resources: {' and '.join(parts)} "
+        "(listed below). Read those first.",
+        "",
+    ]
+
+
+def _warnings_section(warnings: Sequence[str]) -> list[str]:
+    if not warnings:
+        return []
+    lines = [f"### Terraform warnings ({len(warnings)})", ""]
+    for warning in warnings:
+        title, _, body = warning.partition("\n")
+        lines.append(f"- {title.removeprefix('Warning: ').strip()}")
+        if body.strip():
+            fence = _fence(body)
+            lines += ["", "  <details><summary>details</summary>", "", f"  {fence}"]
+            lines += [f"  {line}".rstrip() for line in body.strip("\n").splitlines()]
+            lines += [f"  {fence}", "", "  </details>", ""]
+    return [*lines, ""]
 
 
 def _stateful_section(summary: PlanSummary, *, allow: bool) -> list[str]:
@@ -285,7 +356,15 @@ def _replace_note(change: ResourceChange) -> str:
     order = "create, then destroy" if change.create_first else "destroy, then create"
     forced = ", ".join(_code(path) for path in change.replace_paths) or "(not reported)"
     moved = f"; moved from {_code(change.previous_address or '')}" if change.moved else ""
-    return f": {order}, forced by {forced}{moved}"
+    clash = ""
+    if change.name_clash is not None:
+        attribute, value = change.name_clash
+        clash = (
+            f". :warning: The new one keeps `{attribute}` {_code(value)} while the old one "
+            "still exists: AWS refuses most such creates, so this apply would likely fail "
+            "(create-first comes from `create_before_destroy` here or on a dependent resource)"
+        )
+    return f": {order}, forced by {forced}{moved}{clash}"
 
 
 def _moved_note(change: ResourceChange) -> str:
@@ -328,27 +407,63 @@ def _scan_section(scan: ScanResult | None) -> list[str]:
         lines.append("")
     if scan.suppressed:
         reasons = Counter((f.check_id, f.reason or "") for f in scan.suppressed)
-        lines += ["| suppressed check | times | reason |", "|---|--:|---|"]
+        lines += [
+            "<details><summary>Suppressed checks, each with its reason in the code</summary>",
+            "",
+            "| suppressed check | times | reason |",
+            "|---|--:|---|",
+        ]
         lines += [f"| {check} | {n} | {why} |" for (check, why), n in sorted(reasons.items())]
-        lines.append("")
+        lines += ["", "</details>", ""]
     return lines
 
 
 def _plan_text_section(report: ReviewReport, room: int) -> str:
     if report.plan_text is None:
         return ""
-    text = normalize(report.plan_text, report.redactions)
+    text = diff_highlighted(without_legend(normalize(report.plan_text, report.redactions)))
     return (
-        "\n".join(_details("Full plan (terraform show)", text, room, report.plan_text_location))
+        "\n".join(
+            _details(
+                "Full plan (terraform show)",
+                text,
+                room,
+                report.plan_text_location,
+                language="diff",
+            )
+        )
         + "\n"
     )
 
 
-def _details(summary: str, text: str, room: int, location: str) -> list[str]:
+def without_legend(plan_text: str) -> str:
+    """The plan text without Terraform's opening legend of action symbols."""
+    start, end = plan_text.find(_LEGEND_START), plan_text.find(_LEGEND_END)
+    if start == -1 or end < start:
+        return plan_text
+    return plan_text[:start] + plan_text[end:]
+
+
+def diff_highlighted(plan_text: str) -> str:
+    """Each action symbol moved to the start of its line, so a ``diff`` code block colours
+    additions green and removals red; the indentation follows the symbol unchanged."""
+    lines = []
+    for line in plan_text.splitlines():
+        found = _ACTION_SYMBOL.match(line)
+        if found is None:
+            lines.append(line)
+            continue
+        symbol, indent = found["symbol"], found["indent"]
+        rest = line[found.end() :]
+        lines.append(f"{symbol}{indent} {rest}")
+    return "\n".join(lines)
+
+
+def _details(summary: str, text: str, room: int, location: str, *, language: str = "") -> list[str]:
     """``text`` as a collapsed code block of at most ``room`` characters in all."""
     lines = text.strip("\n").splitlines()
     fence = _fence(text)
-    opening = [f"<details><summary>{summary}</summary>", "", fence]
+    opening = [f"<details><summary>{summary}</summary>", "", fence + language]
     closing = [fence, "", "</details>", ""]
     overhead = sum(len(line) + 1 for line in opening + closing) + 200
     kept: list[str] = []

@@ -121,6 +121,19 @@ class ResourceChange:
         return STATEFUL_RESOURCE_TYPES.get(self.resource_type)
 
     @property
+    def name_clash(self) -> tuple[str, str] | None:
+        """(attribute, value) when a create-first replacement keeps the old object's name:
+        the new object is created while the old one still holds that name, which most AWS
+        services refuse (a DynamoDB table, an S3 bucket, a Lambda function)."""
+        if self.action != "replace" or not self.create_first:
+            return None
+        # Every naming attribute unchanged: a name scoped to another that changes (an alias
+        # moving to another function) does not clash.
+        if not self.identity_before or self.identity_before != self.identity_after:
+            return None
+        return self.identity_before[0]
+
+    @property
     def reason(self) -> str | None:
         """Why Terraform chose this action, in words, when it said."""
         if self.action_reason is None:

@@ -16,6 +16,8 @@ from tools.ci.terraform_cli import PROJECT_ROOT
 
 # Terraform wraps this message at ~80 columns, so any run of whitespace may be a line break.
 _PREVENT_DESTROY = re.compile(r"Resource\s+(\S+)\s+has\s+lifecycle\.prevent_destroy\s+set")
+# Lines that end an unframed warning: the next diagnostic, or Terraform's own closing text.
+_NOT_A_WARNING = ("Error: ", "Plan: ", "Saved the plan", "To perform exactly", "─", "Note: ")
 
 
 class ReviewError(RuntimeError):
@@ -130,3 +132,28 @@ def check_synth_target(stack_dir: Path, endpoint_url: str | None) -> None:
 def prevent_destroy_addresses(terraform_output: str) -> list[str]:
     """Resources Terraform refused to plan away because of lifecycle.prevent_destroy."""
     return sorted(set(_PREVENT_DESTROY.findall(terraform_output)))
+
+
+def terraform_warnings(terraform_output: str) -> tuple[str, ...]:
+    """Each ``Warning:`` diagnostic in Terraform's plan output, as its own block of text.
+
+    With -no-color Terraform still frames a diagnostic in box-drawing characters (``╷``,
+    ``│``, ``╵``); without them a diagnostic ends at the next diagnostic or the output's end.
+    Identical warnings (one per resource, often) are kept once.
+    """
+    blocks: list[list[str]] = []
+    current: list[str] | None = None
+    for raw in terraform_output.splitlines():
+        framed = raw.startswith(("│", "╷", "╵"))
+        line = (raw.lstrip("╷│╵").removeprefix(" ") if framed else raw).rstrip()
+        if line.startswith("Warning: "):
+            current = [line]
+            blocks.append(current)
+        elif raw.startswith("╵") or (not framed and line.startswith(_NOT_A_WARNING)):
+            current = None
+        elif current is not None:
+            current.append(line)
+    unique: dict[str, None] = {}
+    for block in blocks:
+        unique.setdefault("\n".join(block).strip("\n"), None)
+    return tuple(unique)

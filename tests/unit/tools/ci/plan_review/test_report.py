@@ -3,6 +3,7 @@ the same bytes for the same plan whatever the emulator port or output folder."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from tools.ci.plan_review import (
     comment_marker,
     exit_code,
     normalize,
+    number_generated_ids,
     render_refusal,
     render_summary,
     summarize_plan,
@@ -101,7 +103,7 @@ def test_each_action_lists_its_addresses_with_what_changes(tmp_path: Path) -> No
         "  - `environment.0.variables.API_TOKEN`: (sensitive value) → (sensitive value)",
         '  - `environment.0.variables.DLQ_URL`: `"<emulator>/123456789012/evpipe-dev-dlq"` → '
         "(known after apply)",
-        '  - `last_modified`: `"2026-11-30T10:00:00.000+0000"` → (known after apply)',
+        '  - `last_modified`: `"<timestamp>"` → (known after apply)',
         "  - `memory_size`: `256` → `512`",
     ]
     assert section(markdown, "Create") == [
@@ -247,4 +249,171 @@ def test_only_specific_run_strings_are_replaced() -> None:
     # And CORS origins on other loopback ports stay as they are
     assert normalize("http://localhost:3000 http://127.0.0.1:3000", replaced) == (
         "http://localhost:3000 http://127.0.0.1:3000"
+    )
+
+
+def test_any_deletion_is_announced_before_the_details(tmp_path: Path) -> None:
+    # Given a plan that destroys one resource and replaces two
+    markdown = render_summary(review_report("http://127.0.0.1:4566", tmp_path))
+    # Then a warning right under the counts says so, before any section
+    warning = markdown.index("> [!WARNING]\n> This plan deletes existing resources: 1 destroyed "
+                             "and 2 replaced (listed below). Read those first.")  # fmt: skip
+    assert markdown.index("| destroy | replace |") < warning < markdown.index("### ")
+    # And a plan that deletes nothing has no such warning
+    quiet = ReviewReport(
+        environment="dev", target="moto", summary=summarize_plan(load_plan("create_only"))
+    )
+    assert "[!WARNING]" not in render_summary(quiet)
+
+
+def test_the_full_plan_is_a_diff_without_the_legend(tmp_path: Path) -> None:
+    # Given the review with Terraform's own text of the plan
+    markdown = render_summary(review_report("http://127.0.0.1:4566", tmp_path))
+    body = markdown[markdown.index("<summary>Full plan (terraform show)</summary>") :]
+    # Then the text is a diff block whose lines start with their action symbol, indentation
+    # kept after it, so GitHub colours what is added and removed
+    assert "```diff\n" in body
+    assert '~   resource "aws_lambda_function" "processor_function_D7E0E582" {' in body
+    assert "~       memory_size   = 256 -> 512" in body
+    assert '-   resource "aws_sqs_queue" "dlq_queue_0B3C6E1A" {' in body
+    # And Terraform's legend of symbols is left out; its list of actions starts the block
+    assert "Resource actions are indicated" not in body
+    assert "```diff\nTerraform will perform the following actions:" in body
+    # And the plan's timestamps are gone
+    assert "2026-11-30T10:00:00" not in body
+
+
+def test_terraform_warnings_are_listed_with_their_details() -> None:
+    # Given a plan whose output carried one warning
+    warning = (
+        "Warning: Argument is deprecated\n\n  with aws_s3_bucket.ingest,\n"
+        "  on cdk.tf.json line 12:\n\nUse the aws_s3_bucket_acl resource instead."
+    )
+    report = ReviewReport(
+        environment="dev", target="moto", summary=summarize_plan({}), warnings=[warning]
+    )
+    # Then it has a section: the title as a list item, the rest collapsed under it
+    markdown = render_summary(report)
+    assert "### Terraform warnings (1)\n\n- Argument is deprecated\n" in markdown
+    assert "  Use the aws_s3_bucket_acl resource instead.\n" in markdown
+    assert markdown.index("### Terraform warnings") < markdown.index("Result:")
+
+
+def test_the_comment_ends_with_the_command_that_makes_it_again() -> None:
+    # Given a review that knows how it was run
+    report = ReviewReport(
+        environment="dev",
+        target="moto",
+        summary=summarize_plan({}),
+        reproduce="pipenv run python -m tools.ci.plan_review --env dev --emulator --base abc",
+    )
+    # Then its last line says how to review the plan again locally
+    assert render_summary(report).rstrip().splitlines()[-1] == (
+        "To review this plan again locally: "
+        "`pipenv run python -m tools.ci.plan_review --env dev --emulator --base abc`"
+    )
+
+
+# Recorded from `plan_review --base` on the local cloud (a commit raising dev's processor memory
+# to 384 MB); the emulator's KMS key id and Terraform's generated policy name are in it.
+KEY_ID = "96130fba-3707-4ad0-9084-324d1c391343"
+POLICY_NAME = "terraform-20261202115248778900000006"
+
+
+def recorded_update(key_id: str = KEY_ID, policy_name: str = POLICY_NAME) -> ReviewReport:
+    def deployed(text: str) -> str:
+        return text.replace(KEY_ID, key_id).replace(POLICY_NAME, policy_name)
+
+    plan = json.loads(deployed(json.dumps(load_plan("sample_update_function"))))
+    return ReviewReport(
+        environment="dev",
+        target=FRESH_CLOUD_TARGET,
+        summary=summarize_plan(plan),
+        base=BASE,
+        plan_text=deployed(load_plan_text("sample_update_function")),
+    )
+
+
+def test_a_recorded_one_function_update_lists_that_function_and_replaces_nothing() -> None:
+    # Given the recorded plan of a change to one function's memory, against its base
+    markdown = render_summary(recorded_update())
+    # Then the counts say two updates, one data source read during apply and 131 unchanged
+    assert "**Plan: 0 to add, 2 to change, 0 to destroy.**" in markdown
+    assert "| 0 | 0 | 2 | 0 | 0 | 0 | 1 | 131 |" in markdown.splitlines()
+    # And the function's memory is the one attribute it changes; the workflow's policy is
+    # recomputed because it names that function
+    update = section(markdown, "Update")
+    assert update[0] == "- `aws_iam_role_policy.workflow_state-machine_policy_212A44DB`"
+    assert update[1].startswith('  - `policy`: `"{\\"Version\\":\\"2012-10-17\\"')
+    assert update[1].endswith("(1,968 chars)` → (known after apply)")
+    assert update[2:] == [
+        "- `aws_lambda_function.ingest_processor_function_96B0F5B3`",
+        "  - `memory_size`: `256` → `384`",
+    ]
+    # And nothing is destroyed or replaced: no warning, no stateful table, the review passes
+    assert "[!WARNING]" not in markdown
+    assert "### Replace" not in markdown
+    assert "### Destroy" not in markdown
+    assert markdown.rstrip().endswith("Result: **passed** (exit 0).")
+
+
+def test_ids_made_up_by_the_deployment_do_not_change_the_comment() -> None:
+    # Given the same plan made against two deployments, each with its own key id and
+    # generated policy name
+    first = render_summary(recorded_update())
+    second = render_summary(
+        recorded_update(
+            "0a1b2c3d-1111-4222-8333-444455556666", "terraform-20270101000000000000000001"
+        )
+    )
+    # Then both comments are the same bytes, the ids numbered placeholders
+    assert first == second
+    assert KEY_ID not in first
+    assert POLICY_NAME not in first
+    assert "arn:aws:kms:us-west-2:123456789012:key/<uuid-1>" in first
+    assert 'name        = "terraform-<unique-id-1>"' in first
+
+
+def test_generated_ids_are_numbered_in_order_and_stay_distinct() -> None:
+    # Given two key ids, one of them twice, and a generated name
+    text = (
+        "key/96130fba-3707-4ad0-9084-324d1c391343 key/0a1b2c3d-1111-4222-8333-444455556666 "
+        "96130fba-3707-4ad0-9084-324d1c391343 terraform-20261202115248778900000006"
+    )
+    # Then each distinct id has its own number, by first appearance
+    assert number_generated_ids(text) == (
+        "key/<uuid-1> key/<uuid-2> <uuid-1> terraform-<unique-id-1>"
+    )
+
+
+def test_a_recorded_table_replacement_fails_loudly_with_what_forces_it() -> None:
+    # Given the recorded plan of a change to the records table's hash key, against its base
+    summary = summarize_plan(load_plan("sample_replace_table"))
+    report = ReviewReport(
+        environment="dev",
+        target=FRESH_CLOUD_TARGET,
+        summary=summary,
+        base=BASE,
+        plan_text=load_plan_text("sample_replace_table"),
+    )
+    markdown = render_summary(report)
+    table = "aws_dynamodb_table.foundation_records_table_33DD538C"
+    # Then the deletion warning and the stateful table lead the comment
+    lines = markdown.splitlines()
+    assert lines.index("> [!WARNING]") < lines.index(
+        "### :warning: Stateful resources would be destroyed or replaced"
+    )
+    assert f"| `{table}` | replace | items (records" in markdown
+    # And the replacement names the attribute forcing it, first, and the name clash its
+    # create-first order would meet
+    replace = section(markdown, "Replace")
+    assert replace[0].startswith(
+        f"- `{table}` **stateful**: create, then destroy, forced by `hash_key`. :warning: The "
+        "new one keeps `name` `evpipe-dev-records` while the old one still exists"
+    )
+    assert replace[1] == '  - `hash_key`: `"pk"` → `"record_pk"` (forces replacement)'
+    # And the review fails with the stateful exit code
+    assert exit_code(summary, None, allow_stateful=False) == EXIT_STATEFUL
+    assert markdown.rstrip().endswith(
+        "Result: **failed: stateful resources would lose data** (exit 3)."
     )

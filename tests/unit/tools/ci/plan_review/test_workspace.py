@@ -14,6 +14,7 @@ from tools.ci.plan_review import (
     hand_over_state,
     prevent_destroy_addresses,
     synthesize,
+    terraform_warnings,
 )
 from tools.ci.terraform import StackWorkspace
 
@@ -87,3 +88,55 @@ def test_a_checkout_that_synthesizes_other_stacks_is_named(tmp_path: Path) -> No
     assert str(missing.value) == (
         f"{checkout} synthesized no stack pipeline-dev (stacks found: renamed-dev)"
     )
+
+
+PLAIN_WARNINGS = """aws_sqs_queue.dlq: Refreshing state... [id=x]
+
+Plan: 0 to add, 1 to change, 0 to destroy.
+
+Warning: Argument is deprecated
+
+  with aws_s3_bucket.ingest,
+  on cdk.tf.json line 12, in resource.aws_s3_bucket.ingest:
+  12: "acl": "private"
+
+Use the aws_s3_bucket_acl resource instead.
+
+Warning: Argument is deprecated
+
+  with aws_s3_bucket.ingest,
+  on cdk.tf.json line 12, in resource.aws_s3_bucket.ingest:
+  12: "acl": "private"
+
+Use the aws_s3_bucket_acl resource instead.
+
+Warning: Provider development overrides are in effect
+
+The following provider development overrides are set in the CLI configuration.
+"""
+FRAMED_WARNING = """Plan: 1 to add, 0 to change, 0 to destroy.
+╷
+│ Warning: Value for undeclared variable
+│\x20
+│ The root module does not declare a variable named "x".
+╵
+─────────────────────────────────────────────────────────────────────────────
+Saved the plan to: /tmp/x/plan.tfplan
+"""
+
+
+def test_terraform_warnings_are_read_from_plain_and_framed_output() -> None:
+    # Given plan output with warnings, plain (-no-color) and framed, one repeated
+    # Then each distinct warning is one block, without frame, closing text or repeats
+    assert terraform_warnings(PLAIN_WARNINGS) == (
+        "Warning: Argument is deprecated\n\n  with aws_s3_bucket.ingest,\n"
+        "  on cdk.tf.json line 12, in resource.aws_s3_bucket.ingest:\n"
+        '  12: "acl": "private"\n\nUse the aws_s3_bucket_acl resource instead.',
+        "Warning: Provider development overrides are in effect\n\n"
+        "The following provider development overrides are set in the CLI configuration.",
+    )
+    assert terraform_warnings(FRAMED_WARNING) == (
+        "Warning: Value for undeclared variable\n\n"
+        'The root module does not declare a variable named "x".',
+    )
+    assert terraform_warnings("Plan: 1 to add, 0 to change, 0 to destroy.\n") == ()
