@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -166,7 +166,7 @@ class RestApiProps:
             title = schema.get("title")
             if not isinstance(title, str) or not _MODEL_NAME.fullmatch(title):
                 raise ValueError(
-                    f"body_schemas[{route_key!r}] needs a \"title\" of letters and digits to "
+                    f'body_schemas[{route_key!r}] needs a "title" of letters and digits to '
                     f"name its model, got {title!r}"
                 )
             if title in titles:
@@ -478,7 +478,11 @@ class RestApi(Construct):
                 [asdict(spec) for spec in specs],
                 dict(self.props.write_body_schema),
                 list(self.props.cors_allowed_origins),
-                *([{k: dict(v) for k, v in self.props.body_schemas.items()}] if self.props.body_schemas else []),
+                *(
+                    [{k: dict(v) for k, v in self.props.body_schemas.items()}]
+                    if self.props.body_schemas
+                    else []
+                ),
             ],
             sort_keys=True,
         )

@@ -50,8 +50,8 @@ from pipeline_common.api_contract import (
 from pipeline_common.aws import client_config
 from pipeline_common.observability import build_tracer
 from pipeline_common.records import (
-    Invocation,
     InvalidRecordId,
+    Invocation,
     decode_record_id,
     manual_item,
     record_view,

@@ -192,7 +192,9 @@ def record_queue_message(
             version = parse_s3_record(raw, index)
         except MalformedEventError as error:
             raise MalformedEventError(f"{where}.body.{error}") from None
-        created = writer.put_if_absent(to_item(version, recorded_at=now, ttl_days=ttl_days, invocation=invocation))
+        created = writer.put_if_absent(
+            to_item(version, recorded_at=now, ttl_days=ttl_days, invocation=invocation)
+        )
         recorded.append(RecordedObject(version=version, created=created))
     return recorded
 
@@ -263,7 +265,9 @@ def record_notification(
             outcome.failures.append(unexpected_failure(index, error))
             continue
         try:
-            created = writer.put_if_absent(to_item(version, recorded_at=now, ttl_days=ttl_days, invocation=invocation))
+            created = writer.put_if_absent(
+                to_item(version, recorded_at=now, ttl_days=ttl_days, invocation=invocation)
+            )
         except RecordWriteError as error:
             reason = f"Records[{index}]: {error}"
             outcome.failures.append(RecordFailure(index, reason, retryable=True))
@@ -309,7 +313,9 @@ def record_workflow_object(
         event_time=now,
         source="workflow",
     )
-    created = writer.put_if_absent(to_item(version, recorded_at=now, ttl_days=ttl_days, invocation=invocation))
+    created = writer.put_if_absent(
+        to_item(version, recorded_at=now, ttl_days=ttl_days, invocation=invocation)
+    )
     return {"record_id": version.record_id, "created": created}
 
 

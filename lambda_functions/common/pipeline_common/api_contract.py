@@ -35,7 +35,9 @@ class RouteContract:
     origin: str
 
 
-# Every route both API variants deploy, in API Gateway's {parameter} syntax.
+# Every route both API variants deploy, in API Gateway's {parameter} syntax. The HTTP API
+# serves /process too: otherwise a seed 001 client pointed at it would reach the $default
+# catch-all, whose 200 logs the request but stores no record.
 ROUTE_CONTRACTS: tuple[RouteContract, ...] = (
     RouteContract(
         method="GET",

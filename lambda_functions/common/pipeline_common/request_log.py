@@ -44,19 +44,6 @@ BODY_TRUNCATED = "body_truncated"
 STATUS_CODE = "status_code"
 AWS_REQUEST_ID = "aws_request_id"
 EXPIRES_AT = "expires_at"
-REQUEST_LOG_ATTRIBUTES: Mapping[str, str] = {
-    REQUEST_ID: "S, hash key: API Gateway's request id, or the scheduled event's id",
-    TIMESTAMP: "S, range key: when the function handled it (ISO 8601 UTC)",
-    SOURCE: "S: `api` or `schedule`",
-    METHOD: "S: the HTTP method, or `SCHEDULED`",
-    PATH: "S: the request path, or `/scheduled`",
-    BODY: "S: the body (a run's event) as JSON, credentials redacted, cut to 2,048 bytes",
-    BODY_BYTES: "N: the size of the body as received",
-    BODY_TRUNCATED: "BOOL: whether `body` was cut",
-    STATUS_CODE: "N: the API's answer (API requests only)",
-    AWS_REQUEST_ID: "S: the Lambda request that wrote the row",
-    EXPIRES_AT: "N: epoch seconds when TTL deletes the row (absent when kept forever)",
-}
 
 SOURCE_API = "api"
 SOURCE_SCHEDULE = "schedule"
@@ -70,6 +57,22 @@ MAX_LOGGED_PATH_BYTES = 512
 # Larger bodies are not parsed for redaction (time and memory); only their size is logged.
 MAX_REDACTED_BODY_BYTES = 64 * 1024
 REDACTED = "[redacted]"
+# What each attribute holds, for CONTRACTS.md.
+REQUEST_LOG_ATTRIBUTES: Mapping[str, str] = {
+    REQUEST_ID: "S, hash key: API Gateway's request id, or the scheduled event's id",
+    TIMESTAMP: "S, range key: when the function handled it (ISO 8601 UTC)",
+    SOURCE: "S: `api` or `schedule`",
+    METHOD: "S: the HTTP method, or `SCHEDULED`",
+    PATH: "S: the request path, or `/scheduled`",
+    BODY: f"S: the body (a run's event) as JSON, credentials redacted, cut to "
+    f"{MAX_LOGGED_BODY_BYTES} bytes",
+    BODY_BYTES: "N: the size of the body as received",
+    BODY_TRUNCATED: "BOOL: whether `body` was cut, or left empty (not JSON, or over "
+    f"{MAX_REDACTED_BODY_BYTES} bytes)",
+    STATUS_CODE: "N: the API's answer (API requests only)",
+    AWS_REQUEST_ID: "S: the Lambda request that wrote the row",
+    EXPIRES_AT: "N: epoch seconds when TTL deletes the row (absent when kept forever)",
+}
 # Object members whose values are credentials, whatever their nesting.
 _SENSITIVE_NAME = re.compile(
     r"authorization|api[-_]?key|token|secret|password|passwd|credential|cookie|session|signature",

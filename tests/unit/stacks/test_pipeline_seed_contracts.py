@@ -98,7 +98,10 @@ def test_the_rest_api_serves_process_with_its_own_model(
     # Then /process has GET, POST and the preflight, and POST checks the ProcessInput model
     assert sorted(m["http_method"] for m in methods) == ["GET", "OPTIONS", "POST"]
     (post,) = [m for m in methods if m["http_method"] == "POST"]
-    assert re.search(r"ProcessInput|aws_api_gateway_model\.api_rest-api_model-post-process", str(post["request_models"]))
+    assert re.search(
+        r"ProcessInput|aws_api_gateway_model\.api_rest-api_model-post-process",
+        str(post["request_models"]),
+    )
 
 
 def test_the_http_api_has_the_catch_all_where_it_is_deployed(synthesized_stacks: Stacks) -> None:

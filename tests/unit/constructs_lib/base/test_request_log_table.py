@@ -41,9 +41,7 @@ def test_table_has_the_contract_keys_key_encryption_pitr_ttl_and_protection(
 
 def test_an_unprotected_table_can_be_destroyed(synth: SynthFn) -> None:
     out = synth(
-        lambda stack: RequestLogTable(
-            stack, "request-log", props=props(deletion_protection=False)
-        )
+        lambda stack: RequestLogTable(stack, "request-log", props=props(deletion_protection=False))
     )
     table = only(out, "aws_dynamodb_table")
     assert table["deletion_protection_enabled"] is False
@@ -53,7 +51,10 @@ def test_an_unprotected_table_can_be_destroyed(synth: SynthFn) -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"table_name": "ab"}, "table_name must be 3-255 letters, digits, '_', '-' or '.', got 'ab'"),
+        (
+            {"table_name": "ab"},
+            "table_name must be 3-255 letters, digits, '_', '-' or '.', got 'ab'",
+        ),
         ({"table_name": "bad name!"}, "table_name must be 3-255 letters"),
         ({"kms_key_arn": ""}, "kms_key_arn must be a KMS key ARN, got ''"),
         ({"kms_key_arn": "alias/evpipe"}, "kms_key_arn must be a KMS key ARN, got 'alias/evpipe'"),

@@ -69,8 +69,11 @@ def test_post_process_is_checked_against_its_own_model(
     [
         ({"GET /records": PROCESS_WRITE_SCHEMA}, "body_schemas names 'GET /records', which is not"),
         ({"POST /nowhere": PROCESS_WRITE_SCHEMA}, "body_schemas names 'POST /nowhere'"),
-        ({"POST /process": {"type": "object"}}, "body_schemas\\['POST /process'\\] needs a \"title\""),
-        ({"POST /process": {"title": "Bad-Name"}}, "needs a \"title\" of letters and digits"),
+        (
+            {"POST /process": {"type": "object"}},
+            "body_schemas\\['POST /process'\\] needs a \"title\"",
+        ),
+        ({"POST /process": {"title": "Bad-Name"}}, 'needs a "title" of letters and digits'),
         ({"POST /process": {"title": "RecordInput"}}, "model name 'RecordInput' is taken"),
     ],
 )
