@@ -62,7 +62,7 @@ def test_each_writer_may_only_put_items_in_the_request_log(
     table_ref = f"${{aws_dynamodb_table.{table}"
     documents = stack["data"]["aws_iam_policy_document"]
     document = next(
-        body for name, body in documents.items() if name.startswith(f"{function}_permissions_")
+        body for name, body in documents.items() if f"_{function}_permissions_" in f"_{name}"
     )
     # Then the only statement naming the request log is PutItem on it
     naming = [s for s in document["statement"] if any(table_ref in r for r in s["resources"])]

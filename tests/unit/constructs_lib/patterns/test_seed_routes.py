@@ -14,6 +14,7 @@ from pipeline_common.api_contract import (
 
 from constructs_lib.patterns.http_api import HttpApi
 from constructs_lib.patterns.rest_api import RestApi
+from constructs_lib.pipeline.records_api import RECORDS_ROUTES as CONTRACT_ROUTES
 from tests.unit.constructs_lib.conftest import FunctionFactory, SynthFn
 from tests.unit.constructs_lib.patterns import test_http_api, test_rest_api
 
@@ -32,7 +33,9 @@ def test_post_process_is_checked_against_its_own_model(
             stack,
             "rest-api",
             props=test_rest_api.props(
-                make_function(stack, "api"), body_schemas=WRITE_SCHEMA_BY_ROUTE
+                make_function(stack, "api"),
+                routes=CONTRACT_ROUTES,
+                body_schemas=WRITE_SCHEMA_BY_ROUTE,
             ),
         )
     )
@@ -52,8 +55,8 @@ def test_post_process_is_checked_against_its_own_model(
         if method["http_method"] == "POST"
     }
     assert set(posts) == {"records", "process"}
-    assert "ProcessInput" in json.dumps(posts["process"]["request_models"])
-    assert "RecordInput" in json.dumps(posts["records"]["request_models"])
+    assert "model-post-process" in json.dumps(posts["process"]["request_models"])
+    assert "write-model" in json.dumps(posts["records"]["request_models"])
     # And /process's GET and POST need the API key like every other route
     process = [
         method
@@ -79,7 +82,7 @@ def test_post_process_is_checked_against_its_own_model(
 )
 def test_invalid_body_schemas_are_refused(body_schemas: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        test_rest_api.props(body_schemas=body_schemas)
+        test_rest_api.props(routes=CONTRACT_ROUTES, body_schemas=body_schemas)
 
 
 def test_the_catch_all_is_one_authenticated_default_route_with_its_own_permission(
@@ -91,7 +94,10 @@ def test_the_catch_all_is_one_authenticated_default_route_with_its_own_permissio
             stack,
             "http-api",
             props=test_http_api.props(
-                make_function(stack, "api"), catch_all=True, open_read_access=True
+                make_function(stack, "api"),
+                routes=CONTRACT_ROUTES,
+                catch_all=True,
+                open_read_access=True,
             ),
         )
     )
