@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
+import cdktf
 import pytest
 
-from config.environments import EnvironmentConfig, build_environments
+from config.deployment import DeploymentTarget
+from config.environments import build_environments
 from constructs_lib.pipeline.foundation import FoundationProps
+from stacks.pipeline_stack import PipelineStack
 
 ENVIRONMENTS = build_environments()
 Stacks = dict[str, dict[str, Any]]
@@ -113,26 +117,24 @@ def test_the_http_api_has_the_catch_all_where_it_is_deployed(synthesized_stacks:
     assert routes["$default"]["authorization_type"] == "AWS_IAM"
 
 
+@pytest.fixture(scope="module")
+def dev_foundation_props() -> FoundationProps:
+    """The foundation props the stack builds for dev (whatever fields they have)."""
+    target = DeploymentTarget.from_environ({"PIPELINE_ENVIRONMENTS": "dev"}, probe=False)
+    stack = PipelineStack(
+        cdktf.Testing.app(), "pipeline-dev", config=ENVIRONMENTS["dev"], target=target
+    )
+    return stack.foundation.props
+
+
 @pytest.mark.parametrize("days", [-1, 3651, True])
-def test_request_log_ttl_days_out_of_range_is_refused(days: Any) -> None:
-    # Given the dev profile with a bad request log TTL
-    dev = ENVIRONMENTS["dev"]
-    settings = {name: getattr(dev, name) for name in EnvironmentConfig.__dataclass_fields__}
-    settings["request_log_ttl_days"] = days
+def test_request_log_ttl_days_out_of_range_is_refused(
+    dev_foundation_props: FoundationProps, days: Any
+) -> None:
+    # Given the dev profile and its foundation props, each with a bad request log TTL
     # Then both the environment and the foundation refuse it, naming the field
-    with pytest.raises(ValueError, match="request_log_ttl_days must be an integer from 0 to 3650"):
-        EnvironmentConfig(**settings)
-    with pytest.raises(ValueError, match="request_log_ttl_days must be an integer from 0 to 3650"):
-        FoundationProps(
-            name_prefix="evpipe-dev",
-            region="us-west-2",
-            metrics_namespace="evpipe",
-            key_deletion_window_days=7,
-            table=dev.table,
-            deletion_protection=False,
-            force_destroy=True,
-            noncurrent_version_expiration_days=7,
-            log_retention_days=14,
-            log_level="INFO",
-            request_log_ttl_days=days,
-        )
+    message = "request_log_ttl_days must be an integer from 0 to 3650"
+    with pytest.raises(ValueError, match=message):
+        replace(ENVIRONMENTS["dev"], request_log_ttl_days=days)
+    with pytest.raises(ValueError, match=message):
+        replace(dev_foundation_props, request_log_ttl_days=days)
