@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-from pipeline_common.environment import RECORD_TTL_DAYS
+from pipeline_common.environment import RECORD_TTL_DAYS, REQUEST_LOG_TTL_DAYS
 
 from config.api import PROD_QUOTA, PROD_THROTTLE, ApiSettings
 from config.backup import BackupSettings
@@ -93,6 +93,9 @@ class EnvironmentConfig:
     table: TableSettings = field(default_factory=TableSettings)
     # Days until a record expires through the table's TTL; 0 keeps records forever.
     record_ttl_days: int = 0
+    # Days until a request log row (seed 002) expires through TTL; 0 keeps rows forever.
+    # Seed 002 expired its access logs after 90 days; its request rows go as soon.
+    request_log_ttl_days: int = 90
     # Stateful resources refuse deletion (API flag plus Terraform prevent_destroy).
     deletion_protection: bool
     # Days KMS waits before deleting the environment key once deletion is scheduled.
@@ -144,6 +147,12 @@ class EnvironmentConfig:
             self.record_ttl_days,
             RECORD_TTL_DAYS.minimum,
             RECORD_TTL_DAYS.maximum,
+        )
+        require_int(
+            "request_log_ttl_days",
+            self.request_log_ttl_days,
+            REQUEST_LOG_TTL_DAYS.minimum,
+            REQUEST_LOG_TTL_DAYS.maximum,
         )
         require_int(
             "noncurrent_version_expiration_days", self.noncurrent_version_expiration_days, 1, 3650

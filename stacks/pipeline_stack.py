@@ -102,6 +102,7 @@ class PipelineStack(AddressPinningStack):
                 if network.enabled or target.force_vpc
                 else None,
                 layer_dir=layer_dir,
+                request_log_ttl_days=config.request_log_ttl_days,
             ),
         )
         operations = config.operations

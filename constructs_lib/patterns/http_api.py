@@ -71,6 +71,8 @@ DEFAULT_CORS_ALLOW_HEADERS = (
 DEFAULT_CORS_MAX_AGE_SECONDS = 300
 # The most an HTTP API waits for a Lambda integration (milliseconds).
 INTEGRATION_TIMEOUT_MS = 30_000
+# The route that catches every request no other route matches.
+CATCH_ALL_ROUTE_KEY = "$default"
 # Where the JWT authorizer finds the bearer token.
 JWT_IDENTITY_SOURCE = "$request.header.Authorization"
 
@@ -95,6 +97,9 @@ class HttpApiProps:
     open_read_access: bool = False
     cors_allow_headers: Sequence[str] = DEFAULT_CORS_ALLOW_HEADERS
     cors_max_age_seconds: int = DEFAULT_CORS_MAX_AGE_SECONDS
+    # A $default route sending any other method and path to the function, authenticated like
+    # every write route (open_read_access never opens it: it matches every method).
+    catch_all: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.name) <= 128:
@@ -167,6 +172,8 @@ class HttpApi(Construct):
         self.permissions: dict[str, LambdaPermission] = {}
         for route in props.routes:
             self._route(route)
+        if props.catch_all:
+            self._catch_all()
         self.access_log_group = encrypted_log_group(
             self,
             "access-logs",
@@ -226,4 +233,29 @@ class HttpApi(Construct):
             function_name=props.function.function.function_name,
             principal="apigateway.amazonaws.com",
             source_arn=f"{self.api.execution_arn}/{DEFAULT_STAGE_NAME}/{route.method}{route.arn_path}",
+        )
+
+    def _catch_all(self) -> None:
+        props = self.props
+        authorization = props.authorization_type
+        self.routes[CATCH_ALL_ROUTE_KEY] = Apigatewayv2Route(
+            self,
+            "route-default",
+            api_id=self.api.id,
+            route_key=CATCH_ALL_ROUTE_KEY,
+            target=f"integrations/{self.integration.id}",
+            authorization_type=authorization,
+            authorizer_id=self.authorizer.id
+            if authorization == "JWT" and self.authorizer is not None
+            else None,
+        )
+        self.permissions[CATCH_ALL_ROUTE_KEY] = LambdaPermission(
+            self,
+            "permission-default",
+            statement_id=f"{props.name}-http-default"[:100],
+            action="lambda:InvokeFunction",
+            function_name=props.function.function.function_name,
+            principal="apigateway.amazonaws.com",
+            # The $default route's own ARN: requests it catches, on the $default stage only.
+            source_arn=f"{self.api.execution_arn}/{DEFAULT_STAGE_NAME}/{CATCH_ALL_ROUTE_KEY}",
         )

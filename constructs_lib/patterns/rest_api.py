@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from cdktf import Fn, TerraformResourceLifecycle
@@ -96,6 +97,10 @@ INTEGRATION_TIMEOUT_MS = 29_000
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
 PREFLIGHT_METHOD = "OPTIONS"
 _RESPONSE_HEADER = "method.response.header."
+# The model of write_body_schema (named before models took their name from the schema).
+_DEFAULT_MODEL_NAME = "RecordInput"
+# API Gateway model names: letters and digits.
+_MODEL_NAME = re.compile(r"^[A-Za-z0-9]{1,128}$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,6 +130,9 @@ class RestApiProps:
     no_web_acl_reason: str | None = None
     # Browser origins the OPTIONS preflight answers (API Gateway answers, not the function).
     cors_allowed_origins: Sequence[str]
+    # Write routes whose body has a model of its own ("POST /process" -> schema); the schema's
+    # "title" names the model. Other write routes use write_body_schema.
+    body_schemas: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.name) <= 1024:
@@ -147,6 +155,23 @@ class RestApiProps:
         if (self.web_acl_arn is None) == (self.no_web_acl_reason is None):
             raise ValueError("set exactly one of web_acl_arn and no_web_acl_reason")
         check_origins("cors_allowed_origins", self.cors_allowed_origins, allow_wildcard=True)
+        write_routes = {route.route_key for route in self.routes if route.method in WRITE_METHODS}
+        titles = [str(self.write_body_schema.get("title", _DEFAULT_MODEL_NAME))]
+        for route_key, schema in self.body_schemas.items():
+            if route_key not in write_routes:
+                raise ValueError(
+                    f"body_schemas names {route_key!r}, which is not a POST, PUT or PATCH route "
+                    "in routes"
+                )
+            title = schema.get("title")
+            if not isinstance(title, str) or not _MODEL_NAME.fullmatch(title):
+                raise ValueError(
+                    f'body_schemas[{route_key!r}] needs a "title" of letters and digits to '
+                    f"name its model, got {title!r}"
+                )
+            if title in titles:
+                raise ValueError(f"body_schemas[{route_key!r}]: model name {title!r} is taken")
+            titles.append(title)
 
 
 @dataclass(frozen=True)
@@ -200,10 +225,22 @@ class RestApi(Construct):
             self,
             "write-model",
             rest_api_id=self.api.id,
-            name="RecordInput",
+            name=_DEFAULT_MODEL_NAME,
             content_type="application/json",
             schema=json.dumps(dict(props.write_body_schema), sort_keys=True),
         )
+        # Added after write-model, so existing addresses and the default model stay as they were.
+        self.route_models = {
+            route_key: ApiGatewayModel(
+                self,
+                f"model-{route_key.split(' ')[0].lower()}-{path_slug(route_key.split(' ')[1])}",
+                rest_api_id=self.api.id,
+                name=str(schema["title"]),
+                content_type="application/json",
+                schema=json.dumps(dict(schema), sort_keys=True),
+            )
+            for route_key, schema in props.body_schemas.items()
+        }
         self.resources = self._resources(props.routes)
         self.methods: dict[str, ApiGatewayMethod] = {}
         self.integrations: dict[str, ApiGatewayIntegration] = {}
@@ -358,7 +395,7 @@ class RestApi(Construct):
                 f"method.request.path.{parameter}": True for parameter in path_parameters(spec.path)
             }
             or None,
-            request_models={"application/json": self.write_model.name}
+            request_models={"application/json": self._body_model(key).name}
             if spec.validator == "body"
             else None,
         )
@@ -391,6 +428,9 @@ class RestApi(Construct):
                 f"{self.api.execution_arn}/{props.stage_name}/{spec.method}{arn_path(spec.path)}"
             ),
         )
+
+    def _body_model(self, route_key: str) -> ApiGatewayModel:
+        return self.route_models.get(route_key, self.write_model)
 
     def _preflight(self, name: str, key: str, method: ApiGatewayMethod, path: str) -> None:
         """OPTIONS answered by API Gateway: 200 with the CORS headers, no Lambda invocation."""
@@ -438,6 +478,11 @@ class RestApi(Construct):
                 [asdict(spec) for spec in specs],
                 dict(self.props.write_body_schema),
                 list(self.props.cors_allowed_origins),
+                *(
+                    [{k: dict(v) for k, v in self.props.body_schemas.items()}]
+                    if self.props.body_schemas
+                    else []
+                ),
             ],
             sort_keys=True,
         )
@@ -445,6 +490,7 @@ class RestApi(Construct):
         inputs += [resource.id for resource in self.resources.values()]
         inputs += [validator.id for validator in self.validators.values()]
         inputs.append(self.write_model.id)
+        inputs += [model.id for model in self.route_models.values()]
         for key, method in self.methods.items():
             integration = self.integrations[key]
             inputs += [method.id, integration.id]

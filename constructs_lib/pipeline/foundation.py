@@ -22,8 +22,12 @@ from pipeline_common.environment import (
     POWERTOOLS_LOG_LEVEL,
     POWERTOOLS_METRICS_NAMESPACE,
     POWERTOOLS_SERVICE_NAME,
+    REQUEST_LOG_TABLE,
+    REQUEST_LOG_TTL_DAYS,
+    Assignment,
 )
 
+from constructs_lib.aws_limits import require_int
 from constructs_lib.base.alarm_topic import CLOUDWATCH_ALARMS_PRINCIPAL
 from constructs_lib.base.dead_letter_queue import DeadLetterQueue, DeadLetterQueueProps
 from constructs_lib.base.dependencies_layer import (
@@ -34,6 +38,7 @@ from constructs_lib.base.dependencies_layer import (
 from constructs_lib.base.encryption_key import EncryptionKey, EncryptionKeyProps, KeyServiceGrant
 from constructs_lib.base.python_function import PythonFunction, PythonFunctionProps
 from constructs_lib.base.records_table import RecordsTable, RecordsTableProps
+from constructs_lib.base.request_log_table import RequestLogTable, RequestLogTableProps
 from constructs_lib.base.secure_bucket import SecureBucket, access_log_sink
 from constructs_lib.patterns.alarms import MetricRef, queue_alarm_specs, table_alarm_specs
 from constructs_lib.patterns.dashboard import Graph
@@ -92,6 +97,8 @@ def log_group_prefixes(prefix: str) -> tuple[str, ...]:
 
 
 NO_VPC_REASON = "VPC isolation is off in this environment's profile."
+# Seed 002's access logs expired after 90 days; its request rows are kept as long.
+DEFAULT_REQUEST_LOG_TTL_DAYS = 90
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,10 +133,20 @@ class FoundationProps:
     # None keeps functions out of any VPC.
     network: NetworkLayout | None = None
     layer_dir: Path = DEFAULT_LAYER_DIR
+    # Days until a request log row expires (TTL); 0 keeps rows forever.
+    request_log_ttl_days: int = DEFAULT_REQUEST_LOG_TTL_DAYS
+
+    def __post_init__(self) -> None:
+        require_int(
+            "request_log_ttl_days",
+            self.request_log_ttl_days,
+            REQUEST_LOG_TTL_DAYS.minimum,
+            REQUEST_LOG_TTL_DAYS.maximum,
+        )
 
 
 class Foundation(Construct):
-    """Key, access-log sink, records table, layer, failure queue and the optional network."""
+    """Key, access-log sink, records and request-log tables, layer, failure queue, network."""
 
     def __init__(self, scope: Construct, construct_id: str, *, props: FoundationProps) -> None:
         super().__init__(scope, construct_id)
@@ -172,6 +189,16 @@ class Foundation(Construct):
                 deletion_protection=props.deletion_protection,
             ),
         )
+        # Seed 002's request log: written by the API and maintenance functions (PutItem only).
+        self.request_log = RequestLogTable(
+            self,
+            "request-log",
+            props=RequestLogTableProps(
+                table_name=f"{prefix}-request-log",
+                kms_key_arn=self.key.key.arn,
+                deletion_protection=props.deletion_protection,
+            ),
+        )
         self.layer = DependenciesLayer(
             self,
             "dependencies",
@@ -200,12 +227,14 @@ class Foundation(Construct):
                     interface_endpoints=(XRAY_ACCESS,),
                 ),
             )
-            self.network.allow_dynamodb([self.records.table.arn])
+            self.network.allow_dynamodb([self.records.table.arn, self.request_log.table.arn])
         outputs: dict[str, object] = {
             "kms_key_arn": self.key.key.arn,
             "records_table_name": self.records.table.name,
             "records_table_arn": self.records.table.arn,
             "records_table_stream_arn": self.records.table.stream_arn,
+            "request_log_table_name": self.request_log.table.name,
+            "request_log_table_arn": self.request_log.table.arn,
             "dlq_queue_url": self.failure_queue.queue.url,
             "dlq_queue_arn": self.failure_queue.queue.arn,
         }
@@ -265,6 +294,23 @@ class Foundation(Construct):
                 no_vpc_reason=None if self.network is not None else NO_VPC_REASON,
             ),
         )
+
+    def request_log_environment(self) -> tuple[Assignment, Assignment]:
+        """The variables a request log writer reads (pipeline_common.request_log)."""
+        return (
+            REQUEST_LOG_TABLE.set(self.request_log.table.name),
+            REQUEST_LOG_TTL_DAYS.set(self.props.request_log_ttl_days),
+        )
+
+    def request_log_statements(self) -> list[DataAwsIamPolicyDocumentStatement]:
+        """A writer's grant: PutItem on the request log, nothing else (no reads, no updates)."""
+        return [
+            DataAwsIamPolicyDocumentStatement(
+                sid="WriteRequestLog",
+                actions=["dynamodb:PutItem"],
+                resources=[self.request_log.table.arn],
+            )
+        ]
 
     def failure_destination_statements(self) -> list[DataAwsIamPolicyDocumentStatement]:
         """What a function's role needs to hand its failed async events to the failure queue."""

@@ -119,11 +119,15 @@ class Operations(Construct):
             "maintenance",
             description="Scheduled: counts the records written the day before",
             sizing=props.maintenance,
-            environment=MAINTENANCE_ENVIRONMENT.render(TABLE_NAME.set(table.name)),
+            environment=MAINTENANCE_ENVIRONMENT.render(
+                TABLE_NAME.set(table.name), *foundation.request_log_environment()
+            ),
             statements=[
                 DataAwsIamPolicyDocumentStatement(
                     sid="CountRecords", actions=["dynamodb:Query"], resources=[table.arn]
                 ),
+                # Each run writes its row to the request log (seed 002).
+                *foundation.request_log_statements(),
                 *foundation.failure_destination_statements(),
             ],
             no_dead_letter_reason=FAILURE_DESTINATION_REASON,

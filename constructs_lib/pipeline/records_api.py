@@ -15,7 +15,7 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
 )
 from constructs import Construct
 from pipeline_common.api_contract import RECORDS_ROUTES as API_ROUTES
-from pipeline_common.api_contract import RECORDS_WRITE_SCHEMA
+from pipeline_common.api_contract import RECORDS_WRITE_SCHEMA, WRITE_SCHEMA_BY_ROUTE
 from pipeline_common.environment import (
     API_ENVIRONMENT,
     CORS_ALLOWED_ORIGINS,
@@ -110,6 +110,7 @@ class RecordsApi(Construct):
                 CORS_ALLOWED_ORIGINS.set(tuple(props.cors_allowed_origins)),
                 MAX_PAGE_SIZE.set(props.max_page_size),
                 RECORD_TTL_DAYS.set(props.record_ttl_days),
+                *foundation.request_log_environment(),
             ),
             statements=[
                 DataAwsIamPolicyDocumentStatement(
@@ -121,6 +122,8 @@ class RecordsApi(Construct):
                 DataAwsIamPolicyDocumentStatement(
                     sid="WriteRecords", actions=["dynamodb:PutItem"], resources=[table.arn]
                 ),
+                # Every request writes its row to the request log (seed 002).
+                *foundation.request_log_statements(),
             ],
             no_dead_letter_reason=SYNCHRONOUS_CALLER_REASON,
         )
@@ -158,6 +161,7 @@ class RecordsApi(Construct):
                     kms_key_arn=foundation.key.key.arn,
                     routes=RECORDS_ROUTES,
                     write_body_schema=RECORDS_WRITE_SCHEMA,
+                    body_schemas=WRITE_SCHEMA_BY_ROUTE,
                     web_acl_arn=self.web_acl.arn if self.web_acl is not None else None,
                     no_web_acl_reason=props.no_web_acl_reason if self.web_acl is None else None,
                     cors_allowed_origins=tuple(props.cors_allowed_origins),
@@ -182,6 +186,8 @@ class RecordsApi(Construct):
                     log_retention_days=base.log_retention_days,
                     kms_key_arn=foundation.key.key.arn,
                     routes=RECORDS_ROUTES,
+                    # Seed 002's clients send any method and path; each is logged.
+                    catch_all=True,
                 ),
             )
             outputs["http_api_id"] = self.http_api.api.id

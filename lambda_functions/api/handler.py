@@ -9,6 +9,13 @@ a generic message and the request's correlation id, never exception text.
     GET  /records               ?date=YYYY-MM-DD &prefix=<key prefix> &limit=N &next_token=T
     GET  /records/{id}
     POST /records               {"bucket", "key", "size", "etag"?, "version_id"?, "attributes"?}
+    GET  /process               seed 001: {"message", "records": [...]}, the 10 most recent
+    POST /process               seed 001: any JSON object -> 201 {"message", "processing_id"}
+    (HTTP API $default)         seed 002: any other method and path -> 200 {"message",
+                                "requestId", "timestamp"}
+
+Every request, whatever its answer, also writes one row to the request log (seed 002,
+pipeline_common.request_log); that write never fails the request.
 """
 
 from __future__ import annotations
@@ -35,10 +42,22 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pipeline_common.api_contract import CORS_MAX_AGE_SECONDS
+from pipeline_common.api_contract import (
+    CORS_MAX_AGE_SECONDS,
+    HTTP_CATCH_ALL,
+    PROCESS_RECENT_RECORDS,
+)
 from pipeline_common.aws import client_config
 from pipeline_common.observability import build_tracer
-from pipeline_common.records import InvalidRecordId, decode_record_id, record_view, to_item
+from pipeline_common.records import (
+    InvalidRecordId,
+    Invocation,
+    decode_record_id,
+    manual_item,
+    record_view,
+    to_item,
+)
+from pipeline_common.request_log import RequestLogWriter
 
 from .data_access import RecordRepository
 from .errors import (
@@ -50,7 +69,19 @@ from .errors import (
     RecordNotFound,
     StoreUnavailable,
 )
-from .logic import encode_page_token, parse_create_body, parse_list_query, read_body
+from .logic import (
+    PROCESS_PAGES_PER_DAY,
+    ListQuery,
+    api_request_entry,
+    encode_page_token,
+    most_recent,
+    parse_create_body,
+    parse_list_query,
+    parse_process_body,
+    process_view,
+    read_body,
+    recent_days,
+)
 from .settings import load_settings
 
 STATUS_BY_ERROR: dict[type[ApiError], HTTPStatus] = {
@@ -64,6 +95,8 @@ STATUS_BY_ERROR: dict[type[ApiError], HTTPStatus] = {
 INTERNAL_ERROR_MESSAGE = "internal error; quote the correlation_id when reporting it"
 # Seconds a client should wait before retrying after a 503.
 RETRY_AFTER_SECONDS = 2
+# The HTTP API's catch-all route (seed 002); REST APIs answer unknown paths themselves.
+CATCH_ALL_ROUTE_KEY = HTTP_CATCH_ALL.path
 # Methods a route does not serve get a 405 naming the ones it does.
 _OTHER_METHODS = ("PUT", "PATCH", "DELETE", "HEAD")
 
@@ -72,7 +105,11 @@ tracer = build_tracer()
 metrics = Metrics()
 
 SETTINGS = load_settings(os.environ)
-REPOSITORY = RecordRepository(boto3.client("dynamodb", config=client_config()), SETTINGS.table_name)
+DYNAMODB = boto3.client("dynamodb", config=client_config())
+REPOSITORY = RecordRepository(DYNAMODB, SETTINGS.table_name)
+REQUEST_LOG = RequestLogWriter(
+    DYNAMODB, SETTINGS.request_log_table, ttl_days=SETTINGS.request_log_ttl_days, logger=logger
+)
 CORS = (
     CORSConfig(
         allow_origin=SETTINGS.cors_allowed_origins[0],
@@ -105,8 +142,14 @@ def dumps_json(value: Any) -> str:
     return json.dumps(value, allow_nan=False)
 
 
-def build_resolver(resolver_class: type[ApiGatewayResolver]) -> ApiGatewayResolver:
-    """One resolver with every route and error mapping; called once per payload format."""
+def build_resolver(
+    resolver_class: type[ApiGatewayResolver], *, catch_all: bool = False
+) -> ApiGatewayResolver:
+    """One resolver with every route and error mapping; called once per payload format.
+
+    ``catch_all``: a request that reached the function through the HTTP API's ``$default``
+    route and matches no route gets seed 002's answer instead of a 404.
+    """
     app = resolver_class(cors=CORS, serializer=dumps_json)
 
     @app.get("/records")
@@ -151,6 +194,58 @@ def build_resolver(resolver_class: type[ApiGatewayResolver]) -> ApiGatewayResolv
             headers={"Location": f"/records/{record['id']}"},
         )
 
+    @app.get("/process")
+    def recent_records() -> dict[str, Any]:
+        items: list[dict[str, Any]] = []
+        for day in recent_days(datetime.now(UTC)):
+            start_key = None
+            for _ in range(PROCESS_PAGES_PER_DAY):
+                query = ListQuery(
+                    day=day, prefix=None, limit=SETTINGS.max_page_size, start_key=start_key
+                )
+                page, start_key = REPOSITORY.page(query)
+                items.extend(page)
+                if start_key is None:
+                    break
+            if len(items) >= PROCESS_RECENT_RECORDS:
+                break
+        records = most_recent(items, PROCESS_RECENT_RECORDS)
+        return {
+            "message": f"{len(records)} most recent records",
+            "records": [process_view(item) for item in records],
+        }
+
+    @app.post("/process")
+    def create_manual_record() -> Response[Any]:
+        event = app.current_event
+        data = read_body(event.body, is_base64_encoded=bool(event.is_base64_encoded))
+        manual = parse_process_body(data)
+        processing_id = str(uuid.uuid4())
+        item = manual_item(
+            name=manual.key or processing_id,
+            data=manual.data,
+            size=len(data),
+            processing_id=processing_id,
+            recorded_at=datetime.now(UTC),
+            ttl_days=SETTINGS.record_ttl_days,
+            invocation=Invocation(
+                function_name=app.lambda_context.function_name,
+                aws_request_id=app.lambda_context.aws_request_id,
+            ),
+        )
+        REPOSITORY.create(item)
+        metrics.add_metric(name="RecordsCreated", unit=MetricUnit.Count, value=1)
+        return Response(
+            status_code=HTTPStatus.CREATED,
+            content_type=content_types.APPLICATION_JSON,
+            body={"message": "manual record stored", "processing_id": processing_id},
+            headers={"Location": f"/records/{record_view(item)['id']}"},
+        )
+
+    @app.route("/process", method=[*_OTHER_METHODS])
+    def process_other_method() -> None:
+        raise MethodNotAllowed(app.current_event.http_method, ("GET", "POST"))
+
     @app.route("/records", method=[*_OTHER_METHODS])
     def records_other_method() -> None:
         raise MethodNotAllowed(app.current_event.http_method, ("GET", "POST"))
@@ -161,6 +256,17 @@ def build_resolver(resolver_class: type[ApiGatewayResolver]) -> ApiGatewayResolv
 
     @app.not_found
     def route_not_found(_: NotFoundError) -> Response[Any]:
+        if catch_all and app.current_event.raw_event.get("routeKey") == CATCH_ALL_ROUTE_KEY:
+            # Seed 002's contract: any request is logged (lambda_handler) and acknowledged.
+            return Response(
+                status_code=HTTPStatus.OK,
+                content_type=content_types.APPLICATION_JSON,
+                body={
+                    "message": "request logged",
+                    "requestId": logger.get_correlation_id(),
+                    "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                },
+            )
         method = app.current_event.http_method
         return _error_response(HTTPStatus.NOT_FOUND, f"no route for {method} {_path(app)}")
 
@@ -206,7 +312,7 @@ def _path(app: ApiGatewayResolver) -> str:
 
 
 REST_APP = build_resolver(APIGatewayRestResolver)
-HTTP_APP = build_resolver(APIGatewayHttpResolver)
+HTTP_APP = build_resolver(APIGatewayHttpResolver, catch_all=True)
 
 
 @metrics.log_metrics
@@ -217,6 +323,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.set_correlation_id(context.aws_request_id)
     app = HTTP_APP if event.get("version") == "2.0" else REST_APP
     response = app.resolve(event, context)
+    REQUEST_LOG.write(
+        api_request_entry(
+            event,
+            now=datetime.now(UTC),
+            aws_request_id=context.aws_request_id,
+            status_code=response.get("statusCode"),
+        )
+    )
     # One line per request (the correlation id is API Gateway's request id), errors included.
     logger.info(
         "Request served",

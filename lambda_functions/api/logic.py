@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, DecimalException
 from typing import Any, NoReturn
 
@@ -38,14 +38,18 @@ from pipeline_common.object_schema import (
     normalize_etag,
 )
 from pipeline_common.records import (
+    DATA,
     NULL_VERSION_ID,
     PARTITION_PATTERN,
     SORT_PREFIX,
     ObjectVersion,
     fits_sort_key,
     partition_key,
+    record_view,
     sort_key_prefix,
 )
+from pipeline_common.records import PROCESSING_ID as PROCESSING_ID_ATTRIBUTE
+from pipeline_common.request_log import SOURCE_API, RequestLogEntry
 
 from .errors import InvalidRequest, PayloadTooLarge
 
@@ -89,6 +93,12 @@ CREATE_RECORD_SCHEMA: dict[str, Any] = {
     },
 }
 _validate_create_body = compile_schema(CREATE_RECORD_SCHEMA)
+# DynamoDB stores maps and lists nested at most 32 levels deep.
+MAX_DATA_DEPTH = 32
+# GET /process reads at most this many pages per day (today, then yesterday) to find the most
+# recent records: a bounded read, never a whole busy day.
+PROCESS_PAGES_PER_DAY = 3
+_validate_process_key = compile_schema(OBJECT_FIELDS["key"])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -218,6 +228,107 @@ def parse_create_body(data: bytes, *, now: datetime, nonce: str) -> ObjectVersio
             for name, value in payload.get("attributes", {}).items()
         },
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ManualRecord:
+    """What a POST /process body stores (seed 001): the object, and the key naming it."""
+
+    data: dict[str, Any]
+    key: str | None
+
+
+def parse_process_body(data: bytes) -> ManualRecord:
+    """Any JSON object DynamoDB can store; an optional ``key`` must be an S3-style key."""
+    payload = _parse_json_object(data)
+    key = payload.get("key")
+    if "key" in payload:
+        try:
+            _validate_process_key(key)
+        except fastjsonschema.JsonSchemaValueException as error:
+            raise InvalidRequest(describe_schema_error(error, "body.key")) from None
+    return ManualRecord(data=_storable_tree(payload, "body", depth=1), key=key)
+
+
+def _storable_tree(value: Any, field: str, *, depth: int) -> Any:
+    """``value`` with every number checked as DynamoDB stores it, no deeper than it nests."""
+    if isinstance(value, dict | list):
+        if depth > MAX_DATA_DEPTH:
+            raise InvalidRequest(f"{field} nests deeper than {MAX_DATA_DEPTH} levels")
+        if isinstance(value, dict):
+            return {
+                name: _storable_tree(item, f"{field}.{_shown(name)}", depth=depth + 1)
+                for name, item in value.items()
+            }
+        return [
+            _storable_tree(item, f"{field}[{index}]", depth=depth + 1)
+            for index, item in enumerate(value)
+        ]
+    if isinstance(value, str) and not _is_utf8(value):
+        raise InvalidRequest(f"{field} is not valid UTF-8 text")
+    return _storable(value, field)
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from a crafted "\\ud800" escape
+        return False
+    return True
+
+
+def recent_days(now: datetime) -> tuple[date, date]:
+    """The days GET /process looks in for recent records: today and yesterday (UTC)."""
+    today = now.astimezone(UTC).date()
+    return today, today - timedelta(days=1)
+
+
+def most_recent(items: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
+    """The ``count`` latest items by when they were recorded, newest first."""
+    return sorted(items, key=lambda item: str(item.get("recorded_at", "")), reverse=True)[:count]
+
+
+def process_view(item: dict[str, Any]) -> dict[str, Any]:
+    """A record as GET /process shows it: the public view, plus a manual record's data."""
+    view = record_view(item)
+    if DATA in item:
+        view[DATA] = item[DATA]
+    if PROCESSING_ID_ATTRIBUTE in item:
+        view[PROCESSING_ID_ATTRIBUTE] = item[PROCESSING_ID_ATTRIBUTE]
+    return view
+
+
+def api_request_entry(
+    event: Mapping[str, Any], *, now: datetime, aws_request_id: str, status_code: int | None
+) -> RequestLogEntry:
+    """The request log's view of a REST (v1) or HTTP API (v2) proxy event; never raises."""
+    context = event.get("requestContext")
+    context = context if isinstance(context, Mapping) else {}
+    http = context.get("http")
+    http = http if isinstance(http, Mapping) else {}
+    method = event.get("httpMethod") or http.get("method") or ""
+    path = event.get("path") or event.get("rawPath") or http.get("path") or ""
+    return RequestLogEntry(
+        request_id=str(context.get("requestId") or aws_request_id),
+        timestamp=now,
+        source=SOURCE_API,
+        method=str(method),
+        path=str(path),
+        body=_received_body(event.get("body"), bool(event.get("isBase64Encoded"))),
+        aws_request_id=aws_request_id,
+        status_code=status_code,
+    )
+
+
+def _received_body(body: Any, is_base64_encoded: bool) -> bytes | None:
+    if not isinstance(body, str) or not body:
+        return None
+    if is_base64_encoded:
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            pass
+    return body.encode("utf-8", errors="replace")
 
 
 def _parse_json_object(data: bytes) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from pipeline_common.environment import (
     CORS_ALLOWED_ORIGINS,
     MAX_PAGE_SIZE,
     RECORD_TTL_DAYS,
+    REQUEST_LOG_TABLE,
+    REQUEST_LOG_TTL_DAYS,
     TABLE_NAME,
 )
 
@@ -24,6 +26,9 @@ class ApiSettings:
     max_page_size: int
     # 0 keeps records created through the API forever.
     record_ttl_days: int
+    # One row per request (seed 002); 0 TTL days keeps rows forever.
+    request_log_table: str
+    request_log_ttl_days: int
 
     @property
     def default_page_size(self) -> int:
@@ -36,4 +41,6 @@ def load_settings(environ: Mapping[str, str]) -> ApiSettings:
         cors_allowed_origins=CORS_ALLOWED_ORIGINS.read(environ),
         max_page_size=MAX_PAGE_SIZE.read(environ),
         record_ttl_days=RECORD_TTL_DAYS.read(environ),
+        request_log_table=REQUEST_LOG_TABLE.read(environ),
+        request_log_ttl_days=REQUEST_LOG_TTL_DAYS.read(environ),
     )

@@ -4,6 +4,8 @@
   the event's ``time``.
 * Manual run ``{"day": "YYYY-MM-DD"}``: reports on that day (backfill or a re-run).
 
+Every run first writes one row to the request log (seed 002's scheduled-run log).
+
 Publishes the ``RecordsPerDay`` metric and returns ``{"day", "records"}``. A malformed event
 raises MalformedEventError, so the run fails visibly instead of reporting a wrong day.
 """
@@ -11,6 +13,7 @@ raises MalformedEventError, so the run fails visibly instead of reporting a wron
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -19,9 +22,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pipeline_common.aws import client_config
 from pipeline_common.records import partition_key
+from pipeline_common.request_log import RequestLogWriter
 
 from .data_access import RecordCounts
-from .logic import report_day
+from .logic import report_day, run_entry
 from .settings import load_settings
 
 RECORDS_PER_DAY_METRIC = "RecordsPerDay"
@@ -31,13 +35,21 @@ tracer = Tracer()
 metrics = Metrics()
 
 SETTINGS = load_settings(os.environ)
-COUNTS = RecordCounts(boto3.client("dynamodb", config=client_config()), SETTINGS.table_name)
+DYNAMODB = boto3.client("dynamodb", config=client_config())
+COUNTS = RecordCounts(DYNAMODB, SETTINGS.table_name)
+REQUEST_LOG = RequestLogWriter(
+    DYNAMODB, SETTINGS.request_log_table, ttl_days=SETTINGS.request_log_ttl_days, logger=logger
+)
 
 
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    # Logged first, so a run that then fails is in the log too; the write never fails the run.
+    REQUEST_LOG.write(
+        run_entry(event, now=datetime.now(UTC), aws_request_id=context.aws_request_id)
+    )
     day = report_day(event)
     records = COUNTS.count_partition(partition_key(day))
     metrics.add_metric(name=RECORDS_PER_DAY_METRIC, unit=MetricUnit.Count, value=records)

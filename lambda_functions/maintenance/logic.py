@@ -7,6 +7,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
+from pipeline_common.request_log import (
+    SCHEDULED_METHOD,
+    SCHEDULED_PATH,
+    SOURCE_SCHEDULE,
+    RequestLogEntry,
+)
 
 SCHEDULED_EVENT_SOURCE = "aws.events"
 
@@ -50,3 +56,17 @@ def _parse_time(value: Any) -> datetime:
             f"time must be an ISO 8601 timestamp, got {str(value)[:40]!r}"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def run_entry(event: Any, *, now: datetime, aws_request_id: str) -> RequestLogEntry:
+    """The request log's row for this run (seed 002); never raises, whatever the event."""
+    event_id = event.get("id") if isinstance(event, Mapping) else None
+    return RequestLogEntry(
+        request_id=event_id if isinstance(event_id, str) and event_id else aws_request_id,
+        timestamp=now,
+        source=SOURCE_SCHEDULE,
+        method=SCHEDULED_METHOD,
+        path=SCHEDULED_PATH,
+        body=event if isinstance(event, Mapping) else None,
+        aws_request_id=aws_request_id,
+    )

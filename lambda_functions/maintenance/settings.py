@@ -5,13 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pipeline_common.environment import TABLE_NAME
+from pipeline_common.environment import REQUEST_LOG_TABLE, REQUEST_LOG_TTL_DAYS, TABLE_NAME
 
 
 @dataclass(frozen=True, kw_only=True)
 class MaintenanceSettings:
     table_name: str
+    # Each run writes one row here (seed 002's scheduled-run log); 0 TTL days keeps rows.
+    request_log_table: str
+    request_log_ttl_days: int
 
 
 def load_settings(environ: Mapping[str, str]) -> MaintenanceSettings:
-    return MaintenanceSettings(table_name=TABLE_NAME.read(environ))
+    return MaintenanceSettings(
+        table_name=TABLE_NAME.read(environ),
+        request_log_table=REQUEST_LOG_TABLE.read(environ),
+        request_log_ttl_days=REQUEST_LOG_TTL_DAYS.read(environ),
+    )

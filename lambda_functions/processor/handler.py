@@ -31,6 +31,7 @@ from pipeline_common.aws import client_config
 from pipeline_common.environment import NOTICE_TOPIC_ARN, ConfigurationError
 from pipeline_common.notices import NotificationPublisher, PublishError, build_notification
 from pipeline_common.observability import build_tracer
+from pipeline_common.records import Invocation
 
 from .data_access import RecordStore, RecordWriteError
 from .logic import (
@@ -70,10 +71,18 @@ BATCH = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=F
 @logger.inject_lambda_context(correlation_id_path=S3_REQUEST_ID_PATH)
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
+    # Stored with every record this invocation writes (seed 003's invocation log).
+    invocation = Invocation(
+        function_name=context.function_name, aws_request_id=context.aws_request_id
+    )
     if isinstance(event, dict) and "object" in event and "Records" not in event:
         _log_invocation(context, source="workflow", record_count=1)
         result = record_workflow_object(
-            event["object"], STORE, now=now, ttl_days=SETTINGS.record_ttl_days
+            event["object"],
+            STORE,
+            now=now,
+            ttl_days=SETTINGS.record_ttl_days,
+            invocation=invocation,
         )
         metrics.add_metric(
             name="RecordsCreated" if result["created"] else "DuplicateRecords",
@@ -91,9 +100,11 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     if is_queue_batch(records):
         check_queue_batch(records)
         _log_invocation(context, source="sqs", record_count=len(records))
-        return _record_queue_batch(event, records, context, now=now)
+        return _record_queue_batch(event, records, context, now=now, invocation=invocation)
     _log_invocation(context, source="s3", record_count=len(records))
-    outcome = record_notification(records, STORE, now=now, ttl_days=SETTINGS.record_ttl_days)
+    outcome = record_notification(
+        records, STORE, now=now, ttl_days=SETTINGS.record_ttl_days, invocation=invocation
+    )
     counts = {
         "RecordsCreated": len(outcome.created),
         "DuplicateRecords": len(outcome.duplicates),
@@ -120,7 +131,12 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
 
 
 def _record_queue_batch(
-    event: dict[str, Any], records: list[Any], context: LambdaContext, *, now: datetime
+    event: dict[str, Any],
+    records: list[Any],
+    context: LambdaContext,
+    *,
+    now: datetime,
+    invocation: Invocation,
 ) -> dict[str, Any]:
     publisher = PUBLISHER
     if publisher is None:
@@ -136,7 +152,12 @@ def _record_queue_batch(
         where = f"Records[{positions.get(record.message_id, '?')}]"
         try:
             recorded = record_queue_message(
-                record.body, STORE, where=where, now=now, ttl_days=SETTINGS.record_ttl_days
+                record.body,
+                STORE,
+                where=where,
+                now=now,
+                ttl_days=SETTINGS.record_ttl_days,
+                invocation=invocation,
             )
             for item in recorded:
                 counts["RecordsCreated" if item.created else "DuplicateRecords"] += 1

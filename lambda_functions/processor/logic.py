@@ -24,7 +24,7 @@ from pipeline_common.object_schema import (
     describe_schema_error,
     normalize_etag,
 )
-from pipeline_common.records import ObjectVersion, to_item
+from pipeline_common.records import Invocation, ObjectVersion, to_item
 
 from .data_access import RecordWriteError
 
@@ -160,7 +160,13 @@ def check_queue_batch(records: Sequence[Any]) -> None:
 
 
 def record_queue_message(
-    body: str, writer: RecordWriter, *, where: str, now: datetime, ttl_days: int
+    body: str,
+    writer: RecordWriter,
+    *,
+    where: str,
+    now: datetime,
+    ttl_days: int,
+    invocation: Invocation | None = None,
 ) -> list[RecordedObject]:
     """Record every object of the S3 notification one queue message carries.
 
@@ -186,7 +192,9 @@ def record_queue_message(
             version = parse_s3_record(raw, index)
         except MalformedEventError as error:
             raise MalformedEventError(f"{where}.body.{error}") from None
-        created = writer.put_if_absent(to_item(version, recorded_at=now, ttl_days=ttl_days))
+        created = writer.put_if_absent(
+            to_item(version, recorded_at=now, ttl_days=ttl_days, invocation=invocation)
+        )
         recorded.append(RecordedObject(version=version, created=created))
     return recorded
 
@@ -238,7 +246,12 @@ def parse_s3_record(raw: Any, index: int) -> ObjectVersion:
 
 
 def record_notification(
-    records: Sequence[Any], writer: RecordWriter, *, now: datetime, ttl_days: int
+    records: Sequence[Any],
+    writer: RecordWriter,
+    *,
+    now: datetime,
+    ttl_days: int,
+    invocation: Invocation | None = None,
 ) -> BatchOutcome:
     """Write every well-formed record; collect, never skip, the ones that fail."""
     outcome = BatchOutcome()
@@ -252,7 +265,9 @@ def record_notification(
             outcome.failures.append(unexpected_failure(index, error))
             continue
         try:
-            created = writer.put_if_absent(to_item(version, recorded_at=now, ttl_days=ttl_days))
+            created = writer.put_if_absent(
+                to_item(version, recorded_at=now, ttl_days=ttl_days, invocation=invocation)
+            )
         except RecordWriteError as error:
             reason = f"Records[{index}]: {error}"
             outcome.failures.append(RecordFailure(index, reason, retryable=True))
@@ -276,7 +291,12 @@ def unexpected_failure(index: int, error: Exception) -> RecordFailure:
 
 
 def record_workflow_object(
-    payload: Any, writer: RecordWriter, *, now: datetime, ttl_days: int
+    payload: Any,
+    writer: RecordWriter,
+    *,
+    now: datetime,
+    ttl_days: int,
+    invocation: Invocation | None = None,
 ) -> dict[str, Any]:
     """Record the object the workflow validated; raise on bad input or a failed write."""
     check = check_object(payload, root="object")
@@ -293,7 +313,9 @@ def record_workflow_object(
         event_time=now,
         source="workflow",
     )
-    created = writer.put_if_absent(to_item(version, recorded_at=now, ttl_days=ttl_days))
+    created = writer.put_if_absent(
+        to_item(version, recorded_at=now, ttl_days=ttl_days, invocation=invocation)
+    )
     return {"record_id": version.record_id, "created": created}
 
 

@@ -60,11 +60,12 @@ def test_rest_api_is_deployed_with_auth_validation_logging_and_throttling(
     # Given dev deployed to the emulator
     gateway = dev.client("apigateway")
     api_id = dev.outputs["rest_api_id"]
-    # Then the API is regional and has the records routes plus their preflights
+    # Then the API is regional and has the records and seed 001 routes plus their preflights
     assert gateway.get_rest_api(restApiId=api_id)["endpointConfiguration"]["types"] == ["REGIONAL"]
     resources = {r["path"]: r for r in gateway.get_resources(restApiId=api_id)["items"]}
-    assert set(resources) == {"/", "/records", "/records/{id}"}
+    assert set(resources) == {"/", "/records", "/records/{id}", "/process"}
     assert set(resources["/records"]["resourceMethods"]) == {"GET", "POST", "OPTIONS"}
+    assert set(resources["/process"]["resourceMethods"]) == {"GET", "POST", "OPTIONS"}
     assert set(resources["/records/{id}"]["resourceMethods"]) == {"GET", "OPTIONS"}
     validators = {
         v["id"]: v["name"] for v in gateway.get_request_validators(restApiId=api_id)["items"]
@@ -120,9 +121,17 @@ def test_http_api_is_deployed_with_cors_iam_and_throttling(dev: LocalDeployment)
     # Then CORS allows exactly the configured origins
     api = gateway.get_api(ApiId=api_id)
     assert sorted(api["CorsConfiguration"]["AllowOrigins"]) == sorted(DEV.api.cors_allowed_origins)
-    # And every records route needs SigV4 and targets the Lambda proxy integration
+    # And every route, seed 002's $default catch-all included, needs SigV4 and targets the
+    # Lambda proxy integration
     routes = {r["RouteKey"]: r for r in gateway.get_routes(ApiId=api_id)["Items"]}
-    assert set(routes) == {"GET /records", "POST /records", "GET /records/{id}"}
+    assert set(routes) == {
+        "GET /records",
+        "POST /records",
+        "GET /records/{id}",
+        "GET /process",
+        "POST /process",
+        "$default",
+    }
     assert {r["AuthorizationType"] for r in routes.values()} == {"AWS_IAM"}
     integration_id = routes["POST /records"]["Target"].removeprefix("integrations/")
     integration = gateway.get_integration(ApiId=api_id, IntegrationId=integration_id)
@@ -148,15 +157,20 @@ def test_function_may_be_invoked_only_from_the_deployed_routes(dev: LocalDeploym
         statement["Condition"]["ArnLike"]["AWS:SourceArn"] for statement in policy["Statement"]
     )
     rest, http = dev.outputs["rest_api_id"], dev.outputs["http_api_id"]
-    # Then each statement names one API, its stage, one method and one path, never */*,
-    # and no preflight reaches the function
+    # Then each statement names one API, its stage, one method and one path (or the HTTP
+    # API's $default route), never */*, and no preflight reaches the function
     expected = [
         f"{rest}/dev/GET/records",
         f"{rest}/dev/POST/records",
         f"{rest}/dev/GET/records/*",
+        f"{rest}/dev/GET/process",
+        f"{rest}/dev/POST/process",
         f"{http}/$default/GET/records",
         f"{http}/$default/POST/records",
         f"{http}/$default/GET/records/*",
+        f"{http}/$default/GET/process",
+        f"{http}/$default/POST/process",
+        f"{http}/$default/$default",
     ]
     assert sorted(source.split(":")[-1] for source in sources) == sorted(expected)
     assert all(source.startswith("arn:aws:execute-api:") for source in sources)

@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from boto3.dynamodb.types import TypeSerializer
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from pipeline_common.environment import TABLE_NAME
 from pipeline_common.records import ObjectVersion, to_item
+from pipeline_common.request_log import REDACTED
 
 from config.environments import build_environments
 from constructs_lib.pipeline.workflow_definition import (
@@ -561,6 +562,72 @@ def test_the_rest_api_refuses_a_request_without_its_key(
     assert answer.status == 403, answer
     assert answer.body == {"message": "Forbidden"}
     assert invocations_logged(dev, function_name) == logged_before
+
+
+def request_log_rows(dev: LocalDeployment, path: str) -> list[dict[str, Any]]:
+    """Every request log row for ``path``, deserialized."""
+    deserialize = TypeDeserializer().deserialize
+    pages = (
+        dev.client("dynamodb")
+        .get_paginator("scan")
+        .paginate(TableName=dev.output("request_log_table_name"))
+    )
+    rows = [
+        {name: deserialize(value) for name, value in item.items()}
+        for page in pages
+        for item in page["Items"]
+    ]
+    return [row for row in rows if row.get("path") == path]
+
+
+def test_seed_001_process_is_served_end_to_end_and_each_request_is_logged(
+    dev: LocalDeployment, apis: dict[str, ServedApi]
+) -> None:
+    # Given the REST API served on localhost (API key, CORS allow-list), and a seed 001
+    # client's body: any JSON object, named by its key, carrying a token that must not leak
+    api = apis["rest"]
+    key = f"seed-001/{uuid.uuid4().hex[:8]}"
+    body = {"key": key, "customer": "acme", "amount": 12.5, "token": "t0p-s3cret-value"}
+    logged_before = {row["request_id"] for row in request_log_rows(dev, "/process")}
+
+    # When the client POSTs it to /process, then GETs /process
+    created = http(api, "POST", "/process", body=body, headers={"origin": ALLOWED_ORIGIN})
+    listed = http(api, "GET", "/process")
+
+    # Then the POST answers seed 001's 201 {"message", "processing_id"}, for the allowed origin
+    assert created.status == 201, created
+    assert set(created.body) == {"message", "processing_id"}
+    assert created.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    processing_id = created.body["processing_id"]
+    # And the GET answers {"message", "records"}: at most ten, the new record among them
+    assert listed.status == 200, listed
+    assert set(listed.body) == {"message", "records"}
+    assert 1 <= len(listed.body["records"]) <= 10
+    shown = [r for r in listed.body["records"] if r.get("processing_id") == processing_id]
+    assert [r["data"]["customer"] for r in shown] == ["acme"]
+    # And the records table holds one manual record: the body in data, the invocation named
+    (record,) = dev.records(key)
+    assert (record["source"], record["processing_id"]) == ("manual", processing_id)
+    assert record["data"]["customer"] == "acme"
+    assert record["function_name"] == dev.output("api_function_name")
+    assert record["aws_request_id"]
+    # And the request log holds one new row per request, with seed 002's fields
+    rows = [
+        row for row in request_log_rows(dev, "/process") if row["request_id"] not in logged_before
+    ]
+    assert sorted((row["method"], row["status_code"]) for row in rows) == [
+        ("GET", 200),
+        ("POST", 201),
+    ]
+    assert {row["source"] for row in rows} == {"api"}
+    assert all(row["timestamp"] and row["aws_request_id"] for row in rows)
+    (post,) = [row for row in rows if row["method"] == "POST"]
+    # And the stored body keeps the data but neither the token nor the API key
+    assert json.loads(post["body"])["customer"] == "acme"
+    assert json.loads(post["body"])["token"] == REDACTED
+    assert "t0p-s3cret-value" not in json.dumps(rows, default=str)
+    assert api.api_key
+    assert api.api_key not in json.dumps(rows, default=str)
 
 
 # -- the scheduled maintenance -----------------------------------------------------------------

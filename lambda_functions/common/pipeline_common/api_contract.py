@@ -8,16 +8,86 @@ and is imported by the synth.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 from pipeline_common.environment import MAX_JSON_SAFE_INTEGER
 
+# GET /process answers at most this many records (seed 001's page).
+PROCESS_RECENT_RECORDS = 10
+
+# Where a route's contract comes from: the project's own API, or a seed template whose
+# clients relied on it (/work/shared/seeds; see the README's seed table).
+OWN_API = "project"
+SEED_REST_PROCESS = "seed 001 (REST /process)"
+SEED_HTTP_DEFAULT = "seed 002 (HTTP API $default)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RouteContract:
+    """One route as its clients see it, for CONTRACTS.md."""
+
+    method: str
+    path: str
+    request: str
+    response: str
+    origin: str
+
+
+# Every route both API variants deploy, in API Gateway's {parameter} syntax. The HTTP API
+# serves /process too: otherwise a seed 001 client pointed at it would reach the $default
+# catch-all, whose 200 logs the request but stores no record.
+ROUTE_CONTRACTS: tuple[RouteContract, ...] = (
+    RouteContract(
+        method="GET",
+        path="/records",
+        request="query `date`, `prefix`, `limit`, `next_token` (all optional)",
+        response='200 `{"items": [record], "count", "next_token"}`',
+        origin=OWN_API,
+    ),
+    RouteContract(
+        method="POST",
+        path="/records",
+        request='`{"bucket", "key", "size", "etag"?, "version_id"?, "attributes"?}`',
+        response="201 record, `Location: /records/{id}`",
+        origin=OWN_API,
+    ),
+    RouteContract(
+        method="GET",
+        path="/records/{id}",
+        request="the record id in the path",
+        response="200 record",
+        origin=OWN_API,
+    ),
+    RouteContract(
+        method="GET",
+        path="/process",
+        request="nothing",
+        response='200 `{"message", "records": [record + "data"?, "processing_id"?]}`: '
+        f"the {PROCESS_RECENT_RECORDS} most recent",
+        origin=SEED_REST_PROCESS,
+    ),
+    RouteContract(
+        method="POST",
+        path="/process",
+        request='any JSON object; an optional string `"key"` names the record',
+        response='201 `{"message", "processing_id"}`; stored as a `manual` record, the body '
+        "in `data`",
+        origin=SEED_REST_PROCESS,
+    ),
+)
 # (method, path) of every route, in API Gateway's {parameter} syntax.
-RECORDS_ROUTES: tuple[tuple[str, str], ...] = (
-    ("GET", "/records"),
-    ("POST", "/records"),
-    ("GET", "/records/{id}"),
+RECORDS_ROUTES: tuple[tuple[str, str], ...] = tuple(
+    (route.method, route.path) for route in ROUTE_CONTRACTS
+)
+# The HTTP API's catch-all: any other method and path, logged, answered like seed 002.
+HTTP_CATCH_ALL = RouteContract(
+    method="ANY",
+    path="$default",
+    request="any method, path and body (HTTP API only)",
+    response='200 `{"message", "requestId", "timestamp"}`; the request log holds the row',
+    origin=SEED_HTTP_DEFAULT,
 )
 
 # Request headers a browser may send cross-origin: JSON bodies, SigV4 and API keys.
@@ -72,4 +142,19 @@ RECORDS_WRITE_SCHEMA: Mapping[str, Any] = MappingProxyType(
             },
         },
     }
+)
+
+# What API Gateway checks on POST /process: any JSON object (seed 001), with a string "key"
+# if it names one. The handler still checks the body's size and what DynamoDB can store.
+PROCESS_WRITE_SCHEMA: Mapping[str, Any] = MappingProxyType(
+    {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "title": "ProcessInput",
+        "type": "object",
+        "properties": {"key": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_BYTES}},
+    }
+)
+# Write routes whose body is not RECORDS_WRITE_SCHEMA, by route key.
+WRITE_SCHEMA_BY_ROUTE: Mapping[str, Mapping[str, Any]] = MappingProxyType(
+    {"POST /process": PROCESS_WRITE_SCHEMA}
 )

@@ -237,15 +237,39 @@ NOTICE_TOPIC_ARN = OptionalText(
     looks_like="a standard SNS topic ARN",
 )
 
+REQUEST_LOG_TABLE = Text(
+    "REQUEST_LOG_TABLE",
+    "The request log table: one row per API request or scheduled run (seed 002).",
+    pattern=_TABLE_NAME,
+    looks_like="a DynamoDB table name (3-255 letters, digits, '_', '-' or '.')",
+)
+REQUEST_LOG_TTL_DAYS = Integer(
+    "REQUEST_LOG_TTL_DAYS",
+    "Days until a request log row expires through the table's TTL; 0 keeps rows forever.",
+    minimum=0,
+    # Ten years; a larger value is almost certainly a unit mistake.
+    maximum=3650,
+)
+
 PROCESSOR_ENVIRONMENT = FunctionEnvironment(
     "processor", (TABLE_NAME, RECORD_TTL_DAYS, NOTICE_TOPIC_ARN)
 )
 API_ENVIRONMENT = FunctionEnvironment(
-    "api", (TABLE_NAME, CORS_ALLOWED_ORIGINS, MAX_PAGE_SIZE, RECORD_TTL_DAYS)
+    "api",
+    (
+        TABLE_NAME,
+        CORS_ALLOWED_ORIGINS,
+        MAX_PAGE_SIZE,
+        RECORD_TTL_DAYS,
+        REQUEST_LOG_TABLE,
+        REQUEST_LOG_TTL_DAYS,
+    ),
 )
 VALIDATE_ENVIRONMENT = FunctionEnvironment("validate", (MAX_OBJECT_BYTES,))
 NOTIFY_ENVIRONMENT = FunctionEnvironment("notify", (TOPIC_ARN,))
-MAINTENANCE_ENVIRONMENT = FunctionEnvironment("maintenance", (TABLE_NAME,))
+MAINTENANCE_ENVIRONMENT = FunctionEnvironment(
+    "maintenance", (TABLE_NAME, REQUEST_LOG_TABLE, REQUEST_LOG_TTL_DAYS)
+)
 FUNCTION_ENVIRONMENTS: Mapping[str, FunctionEnvironment] = {
     contract.function: contract
     for contract in (

@@ -17,6 +17,11 @@ Idempotency: every write is conditional on ``attribute_not_exists(pk)``. A redel
 carries the same eventTime, key and version or sequencer, so it maps to the same item and the
 condition fails instead of a second item being created.
 
+Every writer that runs in Lambda also stores which invocation wrote the record
+(``function_name`` and ``aws_request_id``, seed 003). A manual record (``POST /process``,
+seed 001) has source ``manual``, no bucket, the caller's ``key`` (or its processing id) as
+object key, identity ``R#<processing id>``, and the caller's JSON object in ``data``.
+
 A record id is the unpadded urlsafe base64 of the JSON array ``[pk, sk]``. Callers treat it as
 opaque, and ``GET /records/{id}`` is a single GetItem.
 """
@@ -47,6 +52,16 @@ NULL_VERSION_ID = "null"
 
 PARTITION_PATTERN = re.compile(r"^DATE#\d{4}-\d{2}-\d{2}$")
 _RECORD_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,2048}$")
+
+
+# Seed 003: the Lambda invocation that wrote a record.
+FUNCTION_NAME = "function_name"
+AWS_REQUEST_ID = "aws_request_id"
+# Seed 001: a record stored by POST /process, its caller's JSON object and its answer's id.
+MANUAL_SOURCE = "manual"
+MANUAL_EVENT_NAME = "Api:Process"
+DATA = "data"
+PROCESSING_ID = "processing_id"
 
 
 class InvalidRecordId(ValueError):
@@ -95,6 +110,14 @@ class ObjectVersion:
     @property
     def record_id(self) -> str:
         return encode_record_id(self.partition_key, self.sort_key)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Invocation:
+    """The Lambda invocation writing a record (from its context)."""
+
+    function_name: str
+    aws_request_id: str
 
 
 def partition_key(day: date) -> str:
@@ -156,7 +179,13 @@ def fits_sort_key(value: str) -> bool:
         return False
 
 
-def to_item(obj: ObjectVersion, *, recorded_at: datetime, ttl_days: int) -> dict[str, Any]:
+def to_item(
+    obj: ObjectVersion,
+    *,
+    recorded_at: datetime,
+    ttl_days: int,
+    invocation: Invocation | None = None,
+) -> dict[str, Any]:
     """The table item for ``obj``; optional fields that are unset are left out."""
     item: dict[str, Any] = {
         "pk": obj.partition_key,
@@ -180,6 +209,36 @@ def to_item(obj: ObjectVersion, *, recorded_at: datetime, ttl_days: int) -> dict
         item["attributes"] = dict(obj.attributes)
     if ttl_days > 0:
         item["expires_at"] = int((recorded_at + timedelta(days=ttl_days)).timestamp())
+    if invocation is not None:
+        item[FUNCTION_NAME] = invocation.function_name
+        item[AWS_REQUEST_ID] = invocation.aws_request_id
+    return item
+
+
+def manual_item(
+    *,
+    name: str,
+    data: Mapping[str, Any],
+    size: int,
+    processing_id: str,
+    recorded_at: datetime,
+    ttl_days: int,
+    invocation: Invocation | None = None,
+) -> dict[str, Any]:
+    """The table item for a POST /process body: a record of source ``manual``."""
+    version = ObjectVersion(
+        bucket="",
+        key=name,
+        size=size,
+        etag=None,
+        event_name=MANUAL_EVENT_NAME,
+        event_time=recorded_at,
+        source=MANUAL_SOURCE,
+        nonce=processing_id,
+    )
+    item = to_item(version, recorded_at=recorded_at, ttl_days=ttl_days, invocation=invocation)
+    item[DATA] = dict(data)
+    item[PROCESSING_ID] = processing_id
     return item
 
 

@@ -24,6 +24,7 @@ from .support import (
     FakeLambdaContext,
     LogCapture,
     create_records_table,
+    create_request_log_table,
 )
 
 # The layer ships pipeline_common at its root; tests find it in the source tree.
@@ -50,9 +51,10 @@ def dynamodb_client(handler_env: None) -> Any:
 
 @pytest.fixture
 def aws(dynamodb_client: Any) -> Iterator[None]:
-    """A fresh in-process moto account holding the records table."""
+    """A fresh in-process moto account holding the records and request log tables."""
     with mock_aws():
         create_records_table(dynamodb_client)
+        create_request_log_table(dynamodb_client)
         yield
 
 

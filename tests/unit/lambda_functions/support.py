@@ -14,6 +14,8 @@ from typing import Any
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 EVENTS_DIR = PROJECT_ROOT / "tests" / "events"
 TABLE_NAME = "pipeline-test-records"
+REQUEST_LOG_TABLE = "pipeline-test-request-log"
+REQUEST_LOG_TTL_DAYS = 90
 TOPIC_NAME = "pipeline-test-notifications"
 REGION = "us-west-2"
 ACCOUNT_ID = "123456789012"
@@ -26,6 +28,8 @@ HANDLER_ENVIRONMENT = {
     "AWS_DEFAULT_REGION": REGION,
     "TABLE_NAME": TABLE_NAME,
     "RECORD_TTL_DAYS": "30",
+    "REQUEST_LOG_TABLE": REQUEST_LOG_TABLE,
+    "REQUEST_LOG_TTL_DAYS": str(REQUEST_LOG_TTL_DAYS),
     "CORS_ALLOWED_ORIGINS": f"{ALLOWED_ORIGIN},https://admin.example.com",
     "MAX_PAGE_SIZE": str(MAX_PAGE_SIZE),
     "MAX_OBJECT_BYTES": str(MAX_OBJECT_BYTES),
@@ -61,6 +65,33 @@ def create_records_table(client: Any) -> None:
         ],
         BillingMode="PAY_PER_REQUEST",
     )
+
+
+def create_request_log_table(client: Any) -> None:
+    """The request log as RequestLogTable creates it (pipeline_common.request_log's keys)."""
+    from pipeline_common.request_log import REQUEST_ID, TIMESTAMP
+
+    client.create_table(
+        TableName=REQUEST_LOG_TABLE,
+        KeySchema=[
+            {"AttributeName": REQUEST_ID, "KeyType": "HASH"},
+            {"AttributeName": TIMESTAMP, "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": REQUEST_ID, "AttributeType": "S"},
+            {"AttributeName": TIMESTAMP, "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def request_log_rows(client: Any) -> list[dict[str, Any]]:
+    """Every request log row, as plain values."""
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserialize = TypeDeserializer().deserialize
+    items = client.scan(TableName=REQUEST_LOG_TABLE)["Items"]
+    return [{name: deserialize(value) for name, value in item.items()} for item in items]
 
 
 def table_items(client: Any) -> list[dict[str, Any]]:

@@ -29,6 +29,8 @@ SAMPLE_VALUES: dict[str, Any] = {
     "MAX_OBJECT_BYTES": 1024,
     "TOPIC_ARN": "arn:aws:sns:us-west-2:123456789012:evpipe-dev-notifications",
     "NOTICE_TOPIC_ARN": "arn:aws:sns:us-west-2:123456789012:evpipe-prod-notifications",
+    "REQUEST_LOG_TABLE": "evpipe-dev-request-log",
+    "REQUEST_LOG_TTL_DAYS": 90,
 }
 
 

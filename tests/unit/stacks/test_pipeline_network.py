@@ -89,9 +89,12 @@ def test_isolated_network_has_endpoints_for_every_dependency_and_no_internet(
     table = address(stack, "aws_dynamodb_table", "foundation_records_table", "arn")
     topic = address(stack, "aws_sns_topic", "workflow_notifications_topic", "arn")
     assert resources_of("foundation_network_s3-endpoint-policy") == [bucket, f"{bucket}/*"]
+    request_log = address(stack, "aws_dynamodb_table", "foundation_request-log_table", "arn")
     assert resources_of("foundation_network_dynamodb-endpoint-policy") == [
         table,
         f"{table}/index/*",
+        request_log,
+        f"{request_log}/index/*",
     ]
     assert resources_of("foundation_network_sns-endpoint-policy") == [topic]
     # And X-Ray, whose trace actions have no resource-level permissions, takes "*"

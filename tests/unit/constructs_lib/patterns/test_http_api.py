@@ -9,7 +9,7 @@ import pytest
 from constructs_lib.aws_limits import LOG_RETENTION_DAYS_ALLOWED
 from constructs_lib.patterns.api_routes import ApiRoute
 from constructs_lib.patterns.http_api import ACCESS_LOG_FORMAT, HttpApi, HttpApiProps
-from constructs_lib.pipeline.records_api import RECORDS_ROUTES
+from constructs_lib.pipeline.records_api import RECORDS_ROUTES as CONTRACT_ROUTES
 from constructs_lib.specs import ThrottleSettings
 from tests.unit.constructs_lib.conftest import (
     FunctionFactory,
@@ -21,6 +21,8 @@ from tests.unit.constructs_lib.conftest import (
 
 RETENTION_VALUES = ", ".join(map(str, sorted(LOG_RETENTION_DAYS_ALLOWED)))
 KEY_ARN = "arn:aws:kms:us-west-2:123456789012:key/abc"
+# The /records routes: the construct's behaviour, not the seed routes (test_seed_routes.py).
+RECORDS_ROUTES = tuple(route for route in CONTRACT_ROUTES if route.path.startswith("/records"))
 ISSUER = "https://cognito-idp.us-west-2.amazonaws.com/us-west-2_example"
 ORIGINS = ("https://app.example.com", "http://localhost:3000")
 

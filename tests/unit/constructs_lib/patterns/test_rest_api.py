@@ -10,7 +10,7 @@ from pipeline_common.api_contract import RECORDS_WRITE_SCHEMA
 from constructs_lib.aws_limits import LOG_RETENTION_DAYS_ALLOWED
 from constructs_lib.patterns.api_routes import ApiRoute
 from constructs_lib.patterns.rest_api import ACCESS_LOG_FORMAT, RestApi, RestApiProps
-from constructs_lib.pipeline.records_api import RECORDS_ROUTES
+from constructs_lib.pipeline.records_api import RECORDS_ROUTES as CONTRACT_ROUTES
 from constructs_lib.specs import QuotaSettings, ThrottleSettings
 from tests.unit.constructs_lib.conftest import (
     FunctionFactory,
@@ -22,6 +22,8 @@ from tests.unit.constructs_lib.conftest import (
 
 RETENTION_VALUES = ", ".join(map(str, sorted(LOG_RETENTION_DAYS_ALLOWED)))
 KEY_ARN = "arn:aws:kms:us-west-2:123456789012:key/abc"
+# The /records routes: the construct's behaviour, not the seed routes (test_seed_routes.py).
+RECORDS_ROUTES = tuple(route for route in CONTRACT_ROUTES if route.path.startswith("/records"))
 THROTTLE = ThrottleSettings(rate_limit=25, burst_limit=50)
 QUOTA = QuotaSettings(limit=5000, period="WEEK")
 
