@@ -35,6 +35,7 @@ from constructs_lib.pipeline.monitoring import Monitored
 from constructs_lib.pipeline.operations import Operations, OperationsProps
 from constructs_lib.pipeline.records_api import RecordsApi, RecordsApiProps
 from constructs_lib.pipeline.workflow_definition import RetryPolicy
+from constructs_lib.specs import RolloutSettings
 
 
 class PipelineStack(AddressPinningStack):
@@ -101,6 +102,8 @@ class PipelineStack(AddressPinningStack):
                 if network.enabled or target.force_vpc
                 else None,
                 layer_dir=layer_dir,
+                rollout=config.rollout if intent.gradual_rollout else RolloutSettings(),
+                provisioned_concurrency_enabled=intent.provisioned_concurrency,
             ),
         )
         operations = config.operations

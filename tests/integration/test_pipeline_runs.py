@@ -31,6 +31,7 @@ from pipeline_common.environment import TABLE_NAME
 from pipeline_common.records import ObjectVersion, to_item
 
 from config.environments import build_environments
+from constructs_lib.base.python_function import LIVE_ALIAS
 from constructs_lib.pipeline.workflow_definition import (
     NOTIFY_STATE,
     PROCESS_STATE,
@@ -392,9 +393,11 @@ def test_a_redriven_event_that_fails_reaches_the_on_failure_destination_intact(
     drain(dev, dlq_url)
     function_name = dev.output("processor_function_name")
 
-    # When it is invoked asynchronously, as the redrive does
+    # When it is invoked asynchronously through the `live` alias, as the redrive does (the
+    # alias carries the retries and the failure destination)
     response = dev.client("lambda").invoke(
         FunctionName=function_name,
+        Qualifier=LIVE_ALIAS,
         InvocationType="Event",
         Payload=json.dumps(event, ensure_ascii=False).encode(),
     )
@@ -410,7 +413,7 @@ def test_a_redriven_event_that_fails_reaches_the_on_failure_destination_intact(
         1 + DEV.operations.async_retry_attempts
     )
     assert record["requestContext"]["functionArn"] == (
-        f"{dev.output('processor_function_arn')}:$LATEST"
+        f"{dev.output('processor_function_arn')}:{LIVE_ALIAS}"
     )
     # And it says what the handler raised, naming the bad field
     assert record["responsePayload"]["errorType"] == "RecordBatchError"
@@ -525,6 +528,15 @@ def test_an_api_creates_and_returns_a_record_over_http(
     ]
     assert [(line["http_method"], line["status_code"]) for line in served] == [("GET", 200)]
     assert served[0]["correlation_id"]
+    # And both requests ran the version the `live` alias serves, not $LATEST
+    alias = dev.client("lambda").get_alias(FunctionName=function_name, Name=LIVE_ALIAS)
+    starts = [
+        message
+        for message in log_messages(dev, f"/aws/lambda/{function_name}")
+        if message.startswith("START RequestId:")
+    ][logged_before:]
+    assert alias["FunctionVersion"].isdigit()
+    assert [start.rsplit("Version: ", 1)[1] for start in starts] == [alias["FunctionVersion"]] * 2
     assert any("RecordsCreated" in line for line in lines)
 
 
