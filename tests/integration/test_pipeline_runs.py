@@ -320,17 +320,22 @@ def test_an_object_over_the_size_limit_takes_the_rejected_branch(
 
 @pytest.fixture
 def processor_cannot_write(dev: LocalDeployment) -> Iterator[str]:
-    """The deployed processor pointed at a table that does not exist; restored afterwards."""
+    """The processor's `live` alias on a new version pointed at a table that does not exist;
+    the alias goes back to the version it served afterwards (a rollback)."""
     lam = dev.client("lambda")
     name = dev.output("processor_function_name")
+    serving = lam.get_alias(FunctionName=name, Name=LIVE_ALIAS)["FunctionVersion"]
     original = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
     missing = f"{original[TABLE_NAME.name]}-missing"
     lam.update_function_configuration(
         FunctionName=name, Environment={"Variables": {**original, TABLE_NAME.name: missing}}
     )
+    broken = lam.publish_version(FunctionName=name)["Version"]
+    lam.update_alias(FunctionName=name, Name=LIVE_ALIAS, FunctionVersion=broken)
     try:
         yield missing
     finally:
+        lam.update_alias(FunctionName=name, Name=LIVE_ALIAS, FunctionVersion=serving)
         lam.update_function_configuration(FunctionName=name, Environment={"Variables": original})
 
 
