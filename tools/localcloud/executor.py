@@ -17,7 +17,10 @@ methods (nothing else in moto changes):
   environment, START/END/REPORT lines as Lambda writes them);
 - ``InvocationType=Event`` handed to :mod:`tools.localcloud.async_invoke`, with the ARN the
   caller invoked (``name:live`` stays ``...:function:name:live`` in Lambda's destination
-  record, where moto only keeps the version the alias resolved to).
+  record, where moto only keeps the version the alias resolved to);
+- ``Invoke``'s ``Qualifier`` query parameter honoured: moto reads ``qualifier`` (lower case),
+  never finds it, and runs ``$LATEST`` for ``--qualifier live`` (an alias named in the
+  function name or ARN, as every trigger does, always worked).
 
 The interpreter is CPython 3.12 (``pyenv root``/versions/3.12.* or ``python3.12`` on PATH);
 without it the current interpreter is used and one warning says so. A deployed layer whose
@@ -51,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from moto.awslambda.models import LambdaBackend, LambdaFunction
+from moto.awslambda.responses import LambdaResponse
 from moto.awslambda.utils import get_backend
 from moto.core.exceptions import JsonRESTError
 
@@ -562,7 +566,8 @@ class Executor:
 
 
 _ACTIVE: dict[str, Any] = {}
-# The ARN the current request invoked (name, ARN, alias or version, as the caller wrote it).
+# The ARN the current request invoked (name, ARN, alias or version, as the caller wrote it),
+# and the Invoke request's Qualifier query parameter.
 _INVOKED = threading.local()
 
 
@@ -624,6 +629,7 @@ def install(
         headers: Any,
         response_headers: Any,
     ) -> str | bytes | None:
+        qualifier = qualifier or getattr(_INVOKED, "qualifier", None)
         _INVOKED.arn = invoked_arn(self, function_name, qualifier)
         try:
             return original_backend_invoke(
@@ -635,4 +641,14 @@ def install(
     LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
     LambdaFunction.invoke = invoke  # type: ignore[method-assign]
     LambdaBackend.invoke = backend_invoke  # type: ignore[method-assign]
+    original_response_invoke = LambdaResponse.invoke
+
+    def response_invoke(self: LambdaResponse) -> Any:
+        _INVOKED.qualifier = self._get_param("Qualifier")
+        try:
+            return original_response_invoke(self)
+        finally:
+            _INVOKED.qualifier = None
+
+    LambdaResponse.invoke = response_invoke  # type: ignore[method-assign]
     LambdaFunction._localcloud_installed = True  # type: ignore[attr-defined]
