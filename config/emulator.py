@@ -23,6 +23,11 @@ INSECURE_TRANSPORT_REASON = "moto cannot evaluate aws:SecureTransport"
 UNENCRYPTED_WRITES_REASON = "moto evaluates bucket-policy Deny statements without conditions"
 # The emulator is one throwaway account; there is nothing to pin.
 ACCOUNT_PIN_REASON = "the emulator is a single local account"
+# moto 5.2.5 stores CodeDeploy applications and groups but cannot update or delete them and
+# never shifts an alias: a gradual rollout is planned for AWS only; the alias moves at apply.
+GRADUAL_ROLLOUT_REASON = "moto has no CodeDeploy deployments that shift Lambda aliases"
+# moto 5.2.5 has no provisioned concurrency API.
+PROVISIONED_CONCURRENCY_REASON = "moto has no Lambda provisioned concurrency"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,6 +44,10 @@ class DeploymentIntent:
     deny_unencrypted_writes: bool = True
     # Staging and prod refuse to plan or deploy until their account is pinned.
     require_account_pin: bool = True
+    # CodeDeploy moves the `live` alias where the environment's rollout is gradual.
+    gradual_rollout: bool = True
+    # Functions keep the provisioned concurrency their sizing asks for.
+    provisioned_concurrency: bool = True
 
 
 # Real AWS: nothing relaxed.
@@ -62,4 +71,6 @@ class EmulatorProfile:
             require_alarm_subscriber=False,
             deny_unencrypted_writes=False,
             require_account_pin=False,
+            gradual_rollout=False,
+            provisioned_concurrency=False,
         )

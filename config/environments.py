@@ -38,6 +38,7 @@ from constructs_lib.specs import (
     AlarmThresholds,
     FunctionSettings,
     QuotaSettings,
+    RolloutSettings,
     TableSettings,
     ThrottleSettings,
 )
@@ -90,6 +91,8 @@ class EnvironmentConfig:
     # Level of the functions' own log lines (Powertools' POWERTOOLS_LOG_LEVEL).
     log_level: LogLevel = DEFAULT_LOG_LEVEL
     functions: FunctionSizes
+    # How a new function version reaches the `live` alias: at once, or through CodeDeploy.
+    rollout: RolloutSettings = field(default_factory=RolloutSettings)
     table: TableSettings = field(default_factory=TableSettings)
     # Days until a record expires through the table's TTL; 0 keeps records forever.
     record_ttl_days: int = 0
@@ -134,6 +137,7 @@ class EnvironmentConfig:
         check_log_retention("log_retention_days", self.log_retention_days)
         require_one_of("log_level", self.log_level, LOG_LEVELS)
         self.functions.check("functions")
+        self.rollout.validate("rollout")
         self.table.validate("table")
         self.operations.validate("operations")
         self.network.validate("network")
@@ -317,6 +321,8 @@ def build_environments(
                         memory_mb=512, timeout_seconds=10, reserved_concurrency=500
                     ),
                 ),
+                # A new version takes 10% of traffic for 5 minutes, and rolls back on errors.
+                rollout=RolloutSettings(gradual=True),
                 table=TableSettings(
                     billing_mode="PROVISIONED", read_capacity=20, write_capacity=20
                 ),

@@ -72,6 +72,10 @@ class FunctionSettings:
     timeout_seconds: int
     # None leaves the function on the account's unreserved pool.
     reserved_concurrency: int | None = None
+    # Environments kept initialized on the `live` alias. None by default: they are billed every
+    # hour whether used or not, and these functions tolerate a cold start (queues, workflow
+    # steps, an API whose p99 alarm sits at a second).
+    provisioned_concurrency: int | None = None
 
     def validate(self, prefix: str) -> None:
         require_int_range(f"{prefix}.memory_mb", self.memory_mb, LAMBDA_MEMORY_MB_RANGE)
@@ -83,6 +87,69 @@ class FunctionSettings:
                 f"{prefix}.reserved_concurrency",
                 self.reserved_concurrency,
                 LAMBDA_RESERVED_CONCURRENCY_RANGE,
+            )
+        check_provisioned_concurrency(
+            prefix, self.provisioned_concurrency, self.reserved_concurrency
+        )
+
+
+def check_provisioned_concurrency(
+    prefix: str, provisioned: int | None, reserved: int | None
+) -> None:
+    """Provisioned environments come out of the reserved ones, so never more than those."""
+    if provisioned is None:
+        return
+    require_int_range(
+        f"{prefix}.provisioned_concurrency", provisioned, LAMBDA_RESERVED_CONCURRENCY_RANGE
+    )
+    if reserved is not None and provisioned > reserved:
+        raise ValueError(
+            f"{prefix}.provisioned_concurrency ({provisioned}) must not exceed "
+            f"{prefix}.reserved_concurrency ({reserved}): Lambda refuses provisioned "
+            "environments the function may never run"
+        )
+
+
+# CodeDeploy's predefined Lambda deployment configurations: how traffic moves to a new version.
+LAMBDA_DEPLOYMENT_CONFIGS = (
+    "CodeDeployDefault.LambdaAllAtOnce",
+    "CodeDeployDefault.LambdaCanary10Percent5Minutes",
+    "CodeDeployDefault.LambdaCanary10Percent10Minutes",
+    "CodeDeployDefault.LambdaCanary10Percent15Minutes",
+    "CodeDeployDefault.LambdaCanary10Percent30Minutes",
+    "CodeDeployDefault.LambdaLinear10PercentEvery1Minute",
+    "CodeDeployDefault.LambdaLinear10PercentEvery2Minutes",
+    "CodeDeployDefault.LambdaLinear10PercentEvery3Minutes",
+    "CodeDeployDefault.LambdaLinear10PercentEvery10Minutes",
+)
+# A tenth of the traffic for five minutes: an error alarm over one 5-minute period can fire
+# before the other 90% move, and a rollback touches few requests.
+DEFAULT_DEPLOYMENT_CONFIG = "CodeDeployDefault.LambdaCanary10Percent5Minutes"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RolloutSettings:
+    """How a new function version reaches the `live` alias every trigger invokes.
+
+    Off (the default): each ``terraform apply`` that publishes a version points the alias at
+    it at once. On: Terraform leaves the alias alone and a CodeDeploy deployment shifts it
+    gradually, rolling back when the function's error alarm fires.
+    """
+
+    gradual: bool = False
+    deployment_config: str = DEFAULT_DEPLOYMENT_CONFIG
+    # Roll back when the error alarm fires mid-deployment. Required: a gradual rollout that
+    # watches nothing only delays a bad version.
+    rollback_on_error_alarm: bool = True
+
+    def validate(self, prefix: str) -> None:
+        require_one_of(
+            f"{prefix}.deployment_config", self.deployment_config, LAMBDA_DEPLOYMENT_CONFIGS
+        )
+        if self.gradual and not self.rollback_on_error_alarm:
+            raise ValueError(
+                f"{prefix}.rollback_on_error_alarm must stay on when gradual is on: CodeDeploy "
+                "without an alarm to stop on cannot roll a bad version back"
             )
 
 

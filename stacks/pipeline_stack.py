@@ -35,6 +35,7 @@ from constructs_lib.pipeline.monitoring import Monitored
 from constructs_lib.pipeline.operations import Operations, OperationsProps
 from constructs_lib.pipeline.records_api import RecordsApi, RecordsApiProps
 from constructs_lib.pipeline.workflow_definition import RetryPolicy
+from constructs_lib.specs import RolloutSettings
 
 
 class PipelineStack(AddressPinningStack):
@@ -103,6 +104,8 @@ class PipelineStack(AddressPinningStack):
                 else None,
                 layer_dir=layer_dir,
                 request_log_ttl_days=config.request_log_ttl_days,
+                rollout=config.rollout if intent.gradual_rollout else RolloutSettings(),
+                provisioned_concurrency_enabled=intent.provisioned_concurrency,
             ),
         )
         operations = config.operations

@@ -57,7 +57,9 @@ class AsyncInvocation(Construct):
         self.config = LambdaFunctionEventInvokeConfig(
             self,
             "config",
-            function_name=props.function.function.function_name,
+            function_name=props.function.function_name,
+            # Events sent to the alias (every trigger's) follow the alias's config.
+            qualifier=props.function.qualifier,
             maximum_retry_attempts=props.maximum_retry_attempts,
             maximum_event_age_in_seconds=props.maximum_event_age_seconds,
             destination_config=LambdaFunctionEventInvokeConfigDestinationConfig(

@@ -1,4 +1,11 @@
-"""A Python Lambda function with its own role, log group, tracing and packaged code."""
+"""A Python Lambda function with its own role, log group, tracing and packaged code.
+
+Every apply that changes the code or configuration publishes a version, and the `live` alias
+is what every trigger, permission and grant names (``alias_arn``, ``invoke_arn``,
+``qualifier``): a rollback is one alias update, and a gradual rollout (CodeDeploy) moves the
+alias without Terraform. ``function.arn`` and ``function.invoke_arn`` are the unqualified
+$LATEST and are for nobody to invoke.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cdktf import AssetType, Fn, TerraformAsset
+from cdktf import AssetType, Fn, TerraformAsset, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
@@ -16,12 +23,16 @@ from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.data_aws_region import DataAwsRegion
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.lambda_alias import LambdaAlias
 from cdktf_cdktf_provider_aws.lambda_function import (
     LambdaFunction,
     LambdaFunctionDeadLetterConfig,
     LambdaFunctionEnvironment,
     LambdaFunctionTracingConfig,
     LambdaFunctionVpcConfig,
+)
+from cdktf_cdktf_provider_aws.lambda_provisioned_concurrency_config import (
+    LambdaProvisionedConcurrencyConfig,
 )
 from constructs import Construct
 
@@ -30,6 +41,7 @@ from constructs_lib.base.log_groups import encrypted_log_group
 from constructs_lib.base.policy_statements import service_assume_role
 from constructs_lib.checkov_suppression import skip_check
 from constructs_lib.code_archive import build_archive
+from constructs_lib.specs import check_provisioned_concurrency
 
 # The newest runtime Powertools 3 and our layer are built for.
 DEFAULT_RUNTIME = "python3.12"
@@ -40,6 +52,10 @@ HANDLER_MODULE = "handler"
 HANDLER_FUNCTION = "lambda_handler"
 # Where function archives are built; the zip root holds the package folder.
 ARCHIVE_ROOT = Path(__file__).resolve().parents[2] / "build" / "functions"
+# The alias every trigger invokes; it points at the version serving traffic.
+LIVE_ALIAS = "live"
+# What CodeDeploy changes on the alias while it shifts traffic; Terraform must not undo it.
+CODEDEPLOY_MANAGED_ALIAS_ATTRIBUTES = ("function_version", "routing_config")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,6 +84,11 @@ class PythonFunctionProps:
     policy_statements: Sequence[DataAwsIamPolicyDocumentStatement] = ()
     # None leaves the function on the account's unreserved concurrency pool.
     reserved_concurrency: int | None = None
+    # Initialized environments kept on the `live` alias; None keeps none (cold starts allowed).
+    provisioned_concurrency: int | None = None
+    # True: a CodeDeploy deployment moves the alias to new versions, and Terraform ignores its
+    # version; False: every apply points the alias at the version it published.
+    alias_moved_by_codedeploy: bool = False
     active_tracing: bool = True
     dead_letter_queue_arn: str | None = None
     # Required when there is no dead-letter queue: why failed async events may be dropped.
@@ -91,6 +112,9 @@ class PythonFunctionProps:
             raise ValueError(
                 f"reserved_concurrency must be at least 1, got {self.reserved_concurrency}"
             )
+        check_provisioned_concurrency(
+            self.function_name, self.provisioned_concurrency, self.reserved_concurrency
+        )
 
     @property
     def package_name(self) -> str:
@@ -169,10 +193,55 @@ class PythonFunction(Construct):
             else None,
             replace_security_groups_on_destroy=True if replacement_groups else None,
             replacement_security_group_ids=replacement_groups or None,
+            # Each change becomes an immutable version the alias can point at (and back).
+            publish=True,
             # The log group must exist first or Lambda creates one with no retention.
             depends_on=[self.log_group],
         )
+        self.alias_moved_by_codedeploy = props.alias_moved_by_codedeploy
+        self.alias = LambdaAlias(
+            self,
+            "alias",
+            name=LIVE_ALIAS,
+            description="The version serving traffic; every trigger invokes this alias",
+            function_name=self.function.function_name,
+            # The version this apply published; with CodeDeploy only the first one.
+            function_version=self.function.version,
+            lifecycle=TerraformResourceLifecycle(
+                ignore_changes=list(CODEDEPLOY_MANAGED_ALIAS_ATTRIBUTES)
+            )
+            if props.alias_moved_by_codedeploy
+            else None,
+        )
+        self.provisioned_concurrency: LambdaProvisionedConcurrencyConfig | None = None
+        if props.provisioned_concurrency is not None:
+            self.provisioned_concurrency = LambdaProvisionedConcurrencyConfig(
+                self,
+                "provisioned-concurrency",
+                function_name=self.function.function_name,
+                qualifier=self.alias.name,
+                provisioned_concurrent_executions=props.provisioned_concurrency,
+            )
         self._suppress_inapplicable_checks(props)
+
+    @property
+    def function_name(self) -> str:
+        return self.function.function_name
+
+    @property
+    def qualifier(self) -> str:
+        """What aws_lambda_permission and event invoke configs name besides the function."""
+        return self.alias.name
+
+    @property
+    def alias_arn(self) -> str:
+        """The ARN triggers invoke and grants name: the `live` alias, never $LATEST."""
+        return self.alias.arn
+
+    @property
+    def invoke_arn(self) -> str:
+        """The alias's API Gateway integration URI."""
+        return self.alias.invoke_arn
 
     def _trust_policy(self) -> DataAwsIamPolicyDocument:
         return DataAwsIamPolicyDocument(

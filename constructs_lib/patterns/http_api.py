@@ -151,7 +151,7 @@ class HttpApi(Construct):
             api_id=self.api.id,
             integration_type="AWS_PROXY",
             integration_method="POST",
-            integration_uri=props.function.function.invoke_arn,
+            integration_uri=props.function.invoke_arn,
             payload_format_version="2.0",
             timeout_milliseconds=INTEGRATION_TIMEOUT_MS,
         )
@@ -230,7 +230,8 @@ class HttpApi(Construct):
             f"permission-{name}",
             statement_id=f"{props.name}-http-{name}"[:100],
             action="lambda:InvokeFunction",
-            function_name=props.function.function.function_name,
+            function_name=props.function.function_name,
+            qualifier=props.function.qualifier,
             principal="apigateway.amazonaws.com",
             source_arn=f"{self.api.execution_arn}/{DEFAULT_STAGE_NAME}/{route.method}{route.arn_path}",
         )

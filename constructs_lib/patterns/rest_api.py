@@ -414,7 +414,7 @@ class RestApi(Construct):
             type="AWS_PROXY",
             # Lambda is always invoked with POST, whatever the client's method.
             integration_http_method="POST",
-            uri=props.function.function.invoke_arn,
+            uri=props.function.invoke_arn,
             timeout_milliseconds=INTEGRATION_TIMEOUT_MS,
         )
         self.permissions[key] = LambdaPermission(
@@ -422,7 +422,8 @@ class RestApi(Construct):
             f"permission-{name}",
             statement_id=f"{props.name}-{props.stage_name}-{name}"[:100],
             action="lambda:InvokeFunction",
-            function_name=props.function.function.function_name,
+            function_name=props.function.function_name,
+            qualifier=props.function.qualifier,
             principal="apigateway.amazonaws.com",
             source_arn=(
                 f"{self.api.execution_arn}/{props.stage_name}/{spec.method}{arn_path(spec.path)}"

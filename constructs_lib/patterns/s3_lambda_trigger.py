@@ -46,7 +46,8 @@ class S3LambdaTrigger(Construct):
             "permission",
             statement_id="AllowInvokeFromIngestBucket",
             action="lambda:InvokeFunction",
-            function_name=props.function.function.function_name,
+            function_name=props.function.function_name,
+            qualifier=props.function.qualifier,
             principal="s3.amazonaws.com",
             source_arn=props.bucket.bucket.arn,
             # Bucket names are global; pin the owner so a re-created name elsewhere can't invoke.
@@ -58,7 +59,7 @@ class S3LambdaTrigger(Construct):
             bucket=props.bucket.bucket.id,
             lambda_function=[
                 S3BucketNotificationLambdaFunction(
-                    lambda_function_arn=props.function.function.arn,
+                    lambda_function_arn=props.function.alias_arn,
                     events=list(props.events),
                     filter_prefix=props.filter_prefix,
                     filter_suffix=props.filter_suffix,

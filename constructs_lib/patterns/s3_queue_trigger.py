@@ -185,7 +185,7 @@ class S3QueueTrigger(Construct):
             self,
             "mapping",
             event_source_arn=queue_arn,
-            function_name=props.function.function.arn,
+            function_name=props.function.alias_arn,
             batch_size=props.batch_size,
             maximum_batching_window_in_seconds=props.batching_window_seconds,
             function_response_types=[REPORT_BATCH_ITEM_FAILURES],

@@ -102,7 +102,8 @@ class Schedule(Construct):
             "permission",
             statement_id="AllowInvokeFromSchedule",
             action="lambda:InvokeFunction",
-            function_name=props.function.function.function_name,
+            function_name=props.function.function_name,
+            qualifier=props.function.qualifier,
             principal=EVENTBRIDGE_PRINCIPAL,
             source_arn=self.rule.arn,
         )
@@ -111,7 +112,7 @@ class Schedule(Construct):
             "target",
             rule=self.rule.name,
             target_id="function",
-            arn=props.function.function.arn,
+            arn=props.function.alias_arn,
             retry_policy=CloudwatchEventTargetRetryPolicy(
                 maximum_retry_attempts=props.maximum_retry_attempts,
                 maximum_event_age_in_seconds=props.maximum_event_age_seconds,

@@ -185,7 +185,7 @@ class LoggedStateMachine(Construct):
             DataAwsIamPolicyDocumentStatement(
                 sid="InvokePipelineFunctions",
                 actions=["lambda:InvokeFunction"],
-                resources=[function.function.arn for function in props.invoked_functions],
+                resources=[function.alias_arn for function in props.invoked_functions],
             ),
             DataAwsIamPolicyDocumentStatement(
                 sid="EncryptExecutionData",

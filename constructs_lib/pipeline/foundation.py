@@ -10,7 +10,7 @@ Powertools settings and the VPC placement, or the reason there is none.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
@@ -52,7 +52,7 @@ from constructs_lib.patterns.schedule import EVENTBRIDGE_PRINCIPAL
 from constructs_lib.patterns.state_machine import LOG_DELIVERY_PRINCIPAL
 from constructs_lib.pipeline.monitoring import AlarmGroup, AlarmPolicy, add_outputs
 from constructs_lib.pipeline.runtime_services import require_routes
-from constructs_lib.specs import FunctionSettings, TableSettings
+from constructs_lib.specs import FunctionSettings, RolloutSettings, TableSettings
 
 # One package per function: lambda_functions/<name>/handler.py.
 LAMBDA_FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "lambda_functions"
@@ -135,6 +135,10 @@ class FoundationProps:
     layer_dir: Path = DEFAULT_LAYER_DIR
     # Days until a request log row expires (TTL); 0 keeps rows forever.
     request_log_ttl_days: int = DEFAULT_REQUEST_LOG_TTL_DAYS
+    # How new versions reach every function's `live` alias (operations deploys CodeDeploy).
+    rollout: RolloutSettings = field(default_factory=RolloutSettings)
+    # False drops every function's provisioned concurrency (a target that cannot provide it).
+    provisioned_concurrency_enabled: bool = True
 
     def __post_init__(self) -> None:
         require_int(
@@ -279,6 +283,10 @@ class Foundation(Construct):
                 memory_mb=sizing.memory_mb,
                 timeout_seconds=sizing.timeout_seconds,
                 reserved_concurrency=sizing.reserved_concurrency,
+                provisioned_concurrency=sizing.provisioned_concurrency
+                if props.provisioned_concurrency_enabled
+                else None,
+                alias_moved_by_codedeploy=props.rollout.gradual,
                 log_retention_days=props.log_retention_days,
                 kms_key_arn=self.key.key.arn,
                 layer_arns=[self.layer.layer.arn],

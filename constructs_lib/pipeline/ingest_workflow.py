@@ -130,9 +130,9 @@ class IngestWorkflow(Construct):
             props=StateMachineProps(
                 state_machine_name=f"{prefix}-ingest-workflow",
                 definition=build_definition(
-                    validate_function_arn=self.validate_function.function.arn,
-                    process_function_arn=ingest.processor.function.arn,
-                    notify_function_arn=self.notify_function.function.arn,
+                    validate_function_arn=self.validate_function.alias_arn,
+                    process_function_arn=ingest.processor.alias_arn,
+                    notify_function_arn=self.notify_function.alias_arn,
                     retry=props.retry,
                     failure_queue_url=foundation.failure_queue.queue.url,
                 ),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatement,
 )
@@ -31,6 +32,11 @@ from constructs_lib.patterns.dashboard import (
     PipelineDashboard,
     PipelineDashboardProps,
     graph_for_alarm,
+)
+from constructs_lib.patterns.gradual_rollout import (
+    GradualRollout,
+    GradualRolloutProps,
+    RolloutTarget,
 )
 from constructs_lib.patterns.schedule import Schedule, ScheduleProps
 from constructs_lib.pipeline.foundation import Foundation
@@ -171,9 +177,24 @@ class Operations(Construct):
                 else SILENT_ALARMS_REASON,
             ),
         )
+        functions = [function for domain in domains for function in domain.functions]
+        self.rollout: GradualRollout | None = None
+        rollout = base.rollout
+        if rollout.gradual:
+            self.rollout = GradualRollout(
+                self,
+                "rollout",
+                props=GradualRolloutProps(
+                    application_name=f"{prefix}-functions",
+                    deployment_config_name=rollout.deployment_config,
+                    targets=[
+                        RolloutTarget(function=function, alarms=self._error_alarms(function))
+                        for function in functions
+                    ],
+                ),
+            )
         self.dashboard: PipelineDashboard | None = None
         if props.dashboard_enabled:
-            functions = [function for domain in domains for function in domain.functions]
             traffic = [
                 Graph(
                     title="Function invocations",
@@ -214,7 +235,14 @@ class Operations(Construct):
         }
         if self.dashboard is not None:
             outputs["dashboard_name"] = self.dashboard.dashboard.dashboard_name
+        if self.rollout is not None:
+            outputs["codedeploy_application_name"] = self.rollout.application.name
         self.outputs = add_outputs(self, outputs)
+
+    def _error_alarms(self, function: PythonFunction) -> list[CloudwatchMetricAlarm]:
+        """The function's error alarm (function_alarm_group's), which rolls a rollout back."""
+        alarm = self.alarms.alarms.get(f"{function.node.id}-errors")
+        return [alarm] if alarm is not None else []
 
     @property
     def functions(self) -> Sequence[PythonFunction]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from config.environments import build_environments
+from constructs_lib.base.python_function import LIVE_ALIAS
 from tools.local_stack import LocalDeployment
 
 DEV = build_environments()["dev"]
@@ -149,9 +150,11 @@ def test_http_api_is_deployed_with_cors_iam_and_throttling(dev: LocalDeployment)
 
 
 def test_function_may_be_invoked_only_from_the_deployed_routes(dev: LocalDeployment) -> None:
-    # Given the API function's resource policy
+    # Given the resource policy of the API function's `live` alias, which the routes invoke
     policy = json.loads(
-        dev.client("lambda").get_policy(FunctionName=dev.outputs["api_function_name"])["Policy"]
+        dev.client("lambda").get_policy(
+            FunctionName=dev.outputs["api_function_name"], Qualifier=LIVE_ALIAS
+        )["Policy"]
     )
     sources = sorted(
         statement["Condition"]["ArnLike"]["AWS:SourceArn"] for statement in policy["Statement"]
@@ -180,7 +183,9 @@ def test_failure_handling_matches_the_dev_profile(dev: LocalDeployment) -> None:
     # Given dev deployed
     function_name = dev.outputs["processor_function_name"]
     # When the processor's async config and the failure queue are read back
-    config = dev.client("lambda").get_function_event_invoke_config(FunctionName=function_name)
+    config = dev.client("lambda").get_function_event_invoke_config(
+        FunctionName=function_name, Qualifier=LIVE_ALIAS
+    )
     attributes = dev.client("sqs").get_queue_attributes(
         QueueUrl=dev.outputs["dlq_queue_url"], AttributeNames=["All"]
     )["Attributes"]

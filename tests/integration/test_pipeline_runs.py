@@ -32,6 +32,7 @@ from pipeline_common.records import ObjectVersion, to_item
 from pipeline_common.request_log import REDACTED
 
 from config.environments import build_environments
+from constructs_lib.base.python_function import LIVE_ALIAS
 from constructs_lib.pipeline.workflow_definition import (
     NOTIFY_STATE,
     PROCESS_STATE,
@@ -320,17 +321,22 @@ def test_an_object_over_the_size_limit_takes_the_rejected_branch(
 
 @pytest.fixture
 def processor_cannot_write(dev: LocalDeployment) -> Iterator[str]:
-    """The deployed processor pointed at a table that does not exist; restored afterwards."""
+    """The processor's `live` alias on a new version pointed at a table that does not exist;
+    the alias goes back to the version it served afterwards (a rollback)."""
     lam = dev.client("lambda")
     name = dev.output("processor_function_name")
+    serving = lam.get_alias(FunctionName=name, Name=LIVE_ALIAS)["FunctionVersion"]
     original = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
     missing = f"{original[TABLE_NAME.name]}-missing"
     lam.update_function_configuration(
         FunctionName=name, Environment={"Variables": {**original, TABLE_NAME.name: missing}}
     )
+    broken = lam.publish_version(FunctionName=name)["Version"]
+    lam.update_alias(FunctionName=name, Name=LIVE_ALIAS, FunctionVersion=broken)
     try:
         yield missing
     finally:
+        lam.update_alias(FunctionName=name, Name=LIVE_ALIAS, FunctionVersion=serving)
         lam.update_function_configuration(FunctionName=name, Environment={"Variables": original})
 
 
@@ -393,9 +399,11 @@ def test_a_redriven_event_that_fails_reaches_the_on_failure_destination_intact(
     drain(dev, dlq_url)
     function_name = dev.output("processor_function_name")
 
-    # When it is invoked asynchronously, as the redrive does
+    # When it is invoked asynchronously through the `live` alias, as the redrive does (the
+    # alias carries the retries and the failure destination)
     response = dev.client("lambda").invoke(
         FunctionName=function_name,
+        Qualifier=LIVE_ALIAS,
         InvocationType="Event",
         Payload=json.dumps(event, ensure_ascii=False).encode(),
     )
@@ -411,7 +419,7 @@ def test_a_redriven_event_that_fails_reaches_the_on_failure_destination_intact(
         1 + DEV.operations.async_retry_attempts
     )
     assert record["requestContext"]["functionArn"] == (
-        f"{dev.output('processor_function_arn')}:$LATEST"
+        f"{dev.output('processor_function_arn')}:{LIVE_ALIAS}"
     )
     # And it says what the handler raised, naming the bad field
     assert record["responsePayload"]["errorType"] == "RecordBatchError"
@@ -526,6 +534,15 @@ def test_an_api_creates_and_returns_a_record_over_http(
     ]
     assert [(line["http_method"], line["status_code"]) for line in served] == [("GET", 200)]
     assert served[0]["correlation_id"]
+    # And both requests ran the version the `live` alias serves, not $LATEST
+    alias = dev.client("lambda").get_alias(FunctionName=function_name, Name=LIVE_ALIAS)
+    starts = [
+        message
+        for message in log_messages(dev, f"/aws/lambda/{function_name}")
+        if message.startswith("START RequestId:")
+    ][logged_before:]
+    assert alias["FunctionVersion"].isdigit()
+    assert [start.rsplit("Version: ", 1)[1] for start in starts] == [alias["FunctionVersion"]] * 2
     assert any("RecordsCreated" in line for line in lines)
 
 

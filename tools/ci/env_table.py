@@ -126,6 +126,24 @@ def _alarm_subscribers(env: EnvironmentConfig) -> str:
     return "`PIPELINE_ALARM_*` at synth; a plan against AWS refuses without one"
 
 
+def _rollout(env: EnvironmentConfig) -> str:
+    rollout = env.rollout
+    if not rollout.gradual:
+        return "at once, by `terraform apply`"
+    config = rollout.deployment_config.removeprefix("CodeDeployDefault.")
+    return f"CodeDeploy `{config}`, rolled back on the function's error alarm"
+
+
+def _provisioned(env: EnvironmentConfig) -> str:
+    counts = {
+        name: getattr(env.functions, name).provisioned_concurrency
+        for name in FUNCTIONS
+        if name not in WORKFLOW_FUNCTIONS or env.ingest_path == "workflow"
+    }
+    named = [f"{name} {count}" for name, count in counts.items() if count is not None]
+    return ", ".join(named) if named else "none"
+
+
 FUNCTIONS = ("processor", "api", "validate", "notify", "maintenance")
 # Deployed only with the workflow (ingest_path "workflow").
 WORKFLOW_FUNCTIONS = ("validate", "notify")
@@ -138,6 +156,8 @@ ROWS: tuple[Row, ...] = (
         )
         for name in FUNCTIONS
     ),
+    ("New function versions reach the `live` alias", _rollout),
+    ("Provisioned concurrency (on `live`)", _provisioned),
     ("Function log level", lambda e: e.log_level),
     ("Log retention", lambda e: f"{e.log_retention_days} days"),
     ("KMS key deletion window", lambda e: f"{e.key_deletion_window_days} days"),

@@ -12,7 +12,10 @@ What moto 5.2.5 lacks: it runs ``InvocationType=Event`` and S3 notifications inl
   ``approximateInvokeCount``, ``requestPayload``, ``responseContext``, ``responsePayload``);
 - without an on-failure destination, the function's ``DeadLetterConfig`` (SQS or SNS) gets
   the original event with Lambda's ``RequestID``/``ErrorCode``/``ErrorMessage`` attributes;
-- S3 notifications to Lambda go through this queue (``moto.s3.notifications._invoke_awslambda``).
+- S3 notifications to Lambda go through this queue (``moto.s3.notifications._invoke_awslambda``);
+- an alias or version resolves to the version it names (moto), and the record's
+  ``functionArn`` is the ARN that was invoked (``...:live``); moto keeps one event invoke
+  config per function whatever its qualifier, so a version without its own uses the function's.
 
 Difference from AWS: Lambda waits about 1 minute before the first retry and 2 minutes before
 the second. Here the waits are ``RETRY_DELAYS_SECONDS`` (short, so tests finish), settable per
@@ -55,6 +58,13 @@ class _Job:
     request_id: str = field(compare=False)
     enqueued: float = field(compare=False)
     attempts: int = field(compare=False, default=0)
+    # What the caller invoked, as Lambda reports it; None: the resolved function's own ARN.
+    invoked_arn: str | None = field(compare=False, default=None)
+
+
+def qualified(function_arn: str) -> str:
+    """The ARN as Lambda reports an invocation of it: unqualified means ``$LATEST``."""
+    return function_arn if len(function_arn.split(":")) == 8 else f"{function_arn}:$LATEST"
 
 
 def _now_iso() -> str:
@@ -80,17 +90,18 @@ class AsyncInvoker:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, fn: LambdaFunction, event: Any) -> str:
+    def submit(self, fn: LambdaFunction, event: Any, invoked_arn: str | None = None) -> str:
         request_id = str(uuid.uuid4())
         now = time.monotonic()
         self._push(_Job(now, next(self._seq), fn.function_arn, fn.account_id, fn.region, event,
-                        request_id, time.time()))  # fmt: skip
+                        request_id, time.time(), invoked_arn=invoked_arn))  # fmt: skip
         return request_id
 
     def submit_arn(self, function_arn: str, event: Any) -> str:
+        """Invoke by ARN, as EventBridge and S3 do: an alias ARN runs the version it names."""
         parts = function_arn.split(":")
         fn = get_backend(parts[4], parts[3]).get_function(function_arn)
-        return self.submit(fn, event)
+        return self.submit(fn, event, qualified(function_arn))
 
     def _push(self, job: _Job) -> None:
         with self._cond:
@@ -137,7 +148,10 @@ class AsyncInvoker:
     def _run(self, job: _Job) -> None:
         backend = get_backend(job.account_id, job.region)
         fn = backend.get_function(job.function_arn)
-        config = fn.event_invoke_config[0].config if fn.event_invoke_config else {}
+        # moto keeps the config on the function whatever qualifier it was put with.
+        latest = backend.get_function(fn.function_name)
+        configs = fn.event_invoke_config or latest.event_invoke_config
+        config = configs[0].config if configs else {}
         max_retries = int(config.get("MaximumRetryAttempts", DEFAULT_MAX_RETRY_ATTEMPTS))
         max_age = float(config.get("MaximumEventAgeInSeconds", DEFAULT_MAX_EVENT_AGE_SECONDS))
         destinations = config.get("DestinationConfig") or {}
@@ -183,9 +197,12 @@ class AsyncInvoker:
             "timestamp": _now_iso(),
             "requestContext": {
                 "requestId": job.request_id,
-                "functionArn": f"{fn.function_arn}:$LATEST"
-                if str(fn.version) == "$LATEST"
-                else fn.function_arn,
+                "functionArn": job.invoked_arn
+                or (
+                    f"{fn.function_arn}:$LATEST"
+                    if str(fn.version) == "$LATEST"
+                    else fn.function_arn
+                ),
                 "condition": condition,
                 "approximateInvokeCount": job.attempts,
             },
@@ -265,7 +282,7 @@ def install(invoker: AsyncInvoker) -> None:
             fn = get_backend(account_id, region_name).get_function(fn_arn)
         except Exception:  # S3 drops notifications to a missing function too
             return
-        _ACTIVE["invoker"].submit(fn, event_body)
+        _ACTIVE["invoker"].submit(fn, event_body, qualified(fn_arn))
 
     s3_notifications._invoke_awslambda = _invoke_awslambda
     s3_notifications._localcloud_installed = True  # type: ignore[attr-defined]

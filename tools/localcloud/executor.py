@@ -15,7 +15,12 @@ methods (nothing else in moto changes):
   ``Task timed out after N.00 seconds``;
 - the function's output in CloudWatch Logs (``/aws/lambda/<name>``, one stream per
   environment, START/END/REPORT lines as Lambda writes them);
-- ``InvocationType=Event`` handed to :mod:`tools.localcloud.async_invoke`.
+- ``InvocationType=Event`` handed to :mod:`tools.localcloud.async_invoke`, with the ARN the
+  caller invoked (``name:live`` stays ``...:function:name:live`` in Lambda's destination
+  record, where moto only keeps the version the alias resolved to);
+- ``Invoke``'s ``Qualifier`` query parameter honoured: moto reads ``qualifier`` (lower case),
+  never finds it, and runs ``$LATEST`` for ``--qualifier live`` (an alias named in the
+  function name or ARN, as every trigger does, always worked).
 
 The interpreter is CPython 3.12 (``pyenv root``/versions/3.12.* or ``python3.12`` on PATH);
 without it the current interpreter is used and one warning says so. A deployed layer whose
@@ -48,7 +53,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from moto.awslambda.models import LambdaFunction
+from moto.awslambda.models import LambdaBackend, LambdaFunction
+from moto.awslambda.responses import LambdaResponse
 from moto.awslambda.utils import get_backend
 from moto.core.exceptions import JsonRESTError
 
@@ -560,9 +566,25 @@ class Executor:
 
 
 _ACTIVE: dict[str, Any] = {}
+# The ARN the current request invoked (name, ARN, alias or version, as the caller wrote it),
+# and the Invoke request's Qualifier query parameter.
+_INVOKED = threading.local()
 
 
-def install(executor: Executor, submit_async: Callable[[LambdaFunction, Any], str]) -> None:
+def invoked_arn(backend: LambdaBackend, function_name: str, qualifier: str | None) -> str:
+    """The qualified ARN Lambda reports for an invocation: unqualified means ``$LATEST``."""
+    if function_name.startswith("arn:"):
+        arn = function_name
+    else:
+        arn = f"arn:aws:lambda:{backend.region_name}:{backend.account_id}:function:{function_name}"
+    if len(arn.split(":")) == 7:
+        arn += f":{qualifier or '$LATEST'}"
+    return arn
+
+
+def install(
+    executor: Executor, submit_async: Callable[[LambdaFunction, Any, str | None], str]
+) -> None:
     """Replace moto's two Lambda methods (once per process; later calls swap the executor)."""
     _ACTIVE["executor"] = executor
     _ACTIVE["submit_async"] = submit_async
@@ -582,7 +604,7 @@ def install(executor: Executor, submit_async: Callable[[LambdaFunction, Any], st
             "X-Amz-Invocation-Type", "RequestResponse"
         )
         if invocation_type == "Event":
-            request_id = _ACTIVE["submit_async"](self, event)
+            request_id = _ACTIVE["submit_async"](self, event, getattr(_INVOKED, "arn", None))
             response_headers["x-amzn-RequestId"] = request_id
             return b""
         if invocation_type == "DryRun":
@@ -597,6 +619,36 @@ def install(executor: Executor, submit_async: Callable[[LambdaFunction, Any], st
         ).decode()
         return result.payload
 
+    original_backend_invoke = LambdaBackend.invoke
+
+    def backend_invoke(
+        self: LambdaBackend,
+        function_name: str,
+        qualifier: str | None,
+        body: Any,
+        headers: Any,
+        response_headers: Any,
+    ) -> str | bytes | None:
+        qualifier = qualifier or getattr(_INVOKED, "qualifier", None)
+        _INVOKED.arn = invoked_arn(self, function_name, qualifier)
+        try:
+            return original_backend_invoke(
+                self, function_name, qualifier, body, headers, response_headers
+            )
+        finally:
+            _INVOKED.arn = None
+
     LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
     LambdaFunction.invoke = invoke  # type: ignore[method-assign]
+    LambdaBackend.invoke = backend_invoke  # type: ignore[method-assign]
+    original_response_invoke = LambdaResponse.invoke
+
+    def response_invoke(self: LambdaResponse) -> Any:
+        _INVOKED.qualifier = self._get_param("Qualifier")
+        try:
+            return original_response_invoke(self)
+        finally:
+            _INVOKED.qualifier = None
+
+    LambdaResponse.invoke = response_invoke  # type: ignore[method-assign]
     LambdaFunction._localcloud_installed = True  # type: ignore[attr-defined]

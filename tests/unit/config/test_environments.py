@@ -8,7 +8,7 @@ import pytest
 
 from config.environments import SEED_TAGS, EnvironmentConfig, build_environments
 from config.functions import FunctionSizes
-from constructs_lib.specs import FunctionSettings, TableSettings
+from constructs_lib.specs import FunctionSettings, RolloutSettings, TableSettings
 
 
 def dev(**overrides: Any) -> EnvironmentConfig:
@@ -92,6 +92,24 @@ def test_names_and_tags_derive_from_project_and_environment() -> None:
                 )
             },
             "functions.api.timeout_seconds must be at most 29",
+        ),
+        (
+            {
+                "functions": FunctionSizes(
+                    processor=FunctionSettings(
+                        memory_mb=256,
+                        timeout_seconds=30,
+                        reserved_concurrency=10,
+                        provisioned_concurrency=20,
+                    )
+                )
+            },
+            r"functions\.processor\.provisioned_concurrency \(20\) must not exceed "
+            r"functions\.processor\.reserved_concurrency \(10\)",
+        ),
+        (
+            {"rollout": RolloutSettings(gradual=True, rollback_on_error_alarm=False)},
+            "rollout.rollback_on_error_alarm must stay on when gradual is on",
         ),
         (
             {"table": TableSettings(billing_mode="PROVISIONED")},

@@ -154,9 +154,9 @@ def test_state_machine_runs_the_pipeline_functions_with_the_profiles_retries(
     (machine,) = of_type(stack, "aws_sfn_state_machine").values()
     states = json.loads(machine["definition"])["States"]
     arns = {
-        "Validate": address(stack, "aws_lambda_function", "workflow_validate_function", "arn"),
-        "Process": address(stack, "aws_lambda_function", "ingest_processor_function", "arn"),
-        "Notify": address(stack, "aws_lambda_function", "workflow_notify_function", "arn"),
+        "Validate": address(stack, "aws_lambda_alias", "workflow_validate_alias", "arn"),
+        "Process": address(stack, "aws_lambda_alias", "ingest_processor_alias", "arn"),
+        "Notify": address(stack, "aws_lambda_alias", "workflow_notify_alias", "arn"),
     }
     # Then each task invokes its function and retries as the profile says
     for state, arn in arns.items():

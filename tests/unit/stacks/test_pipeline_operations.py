@@ -82,6 +82,7 @@ def test_async_functions_retry_per_profile_then_hand_failures_to_the_dlq(
         )
         # Then retries and event age follow the profile and failures go to the DLQ
         assert config["function_name"] == ref(function_address, "function_name")
+        assert config["qualifier"].startswith("${aws_lambda_alias.")
         assert config["maximum_retry_attempts"] == settings.async_retry_attempts
         assert config["maximum_event_age_in_seconds"] == settings.max_event_age_seconds
         assert config["destination_config"] == {"on_failure": {"destination": ref(queue, "arn")}}
@@ -133,7 +134,8 @@ def test_schedule_invokes_maintenance_on_the_profiles_expression(
     # And its target is the maintenance function with retries and its own DLQ
     _, target = at_path(stack, "aws_cloudwatch_event_target", "operations/schedule/target")
     schedule_dlq, dlq = at_path(stack, "aws_sqs_queue", "operations/schedule/dlq/queue")
-    assert target["arn"] == ref(function, "arn")
+    alias, _ = at_path(stack, "aws_lambda_alias", "operations/maintenance/alias")
+    assert target["arn"] == ref(alias, "arn")
     assert target["dead_letter_config"] == {"arn": ref(schedule_dlq, "arn")}
     assert target["retry_policy"]["maximum_retry_attempts"] >= 1
     assert dlq["name"] == f"evpipe-{env}-schedule-dlq"
@@ -142,6 +144,7 @@ def test_schedule_invokes_maintenance_on_the_profiles_expression(
     assert permission["principal"] == "events.amazonaws.com"
     assert permission["source_arn"] == ref(rule_address, "arn")
     assert permission["function_name"] == ref(function, "function_name")
+    assert permission["qualifier"] == ref(alias, "name")
 
 
 def test_dev_profile_is_quiet_and_prod_notifies(synthesized_stacks: Stacks) -> None:

@@ -195,6 +195,12 @@ def test_synthesized_archive_contains_the_package(tmp_path: Path, source_dir: Pa
         ({"dead_letter_queue_arn": "arn:aws:sqs:::q"}, "set exactly one of dead_letter_queue_arn"),
         ({"no_vpc_reason": None}, "set exactly one of vpc and no_vpc_reason"),
         ({"reserved_concurrency": 0}, "reserved_concurrency must be at least 1, got 0"),
+        (
+            {"reserved_concurrency": 2, "provisioned_concurrency": 3},
+            r"evpipe-dev-sample\.provisioned_concurrency \(3\) must not exceed "
+            r"evpipe-dev-sample\.reserved_concurrency \(2\)",
+        ),
+        ({"provisioned_concurrency": 0}, "provisioned_concurrency must be"),
     ],
 )
 def test_invalid_props_fail_with_the_field_named(
@@ -207,3 +213,52 @@ def test_invalid_props_fail_with_the_field_named(
 def test_source_dir_without_handler_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"has no handler\.py with lambda_handler"):
         props(tmp_path)
+
+
+def test_function_publishes_versions_and_the_live_alias_follows_each_one(
+    synth: SynthFn, source_dir: Path
+) -> None:
+    # Given a function with default rollout (Terraform moves the alias)
+    out = synth(lambda stack: PythonFunction(stack, "sample", props=props(source_dir)))
+    function = only(out, "aws_lambda_function")
+    alias = only(out, "aws_lambda_alias")
+    name = next(iter(out["resource"]["aws_lambda_function"]))
+    # Then every apply publishes a version, and the `live` alias points at it
+    assert function["publish"] is True
+    assert alias["name"] == "live"
+    assert alias["function_name"] == f"${{aws_lambda_function.{name}.function_name}}"
+    assert alias["function_version"] == f"${{aws_lambda_function.{name}.version}}"
+    assert "lifecycle" not in alias
+    assert "aws_lambda_provisioned_concurrency_config" not in out["resource"]
+
+
+def test_alias_moved_by_codedeploy_is_left_alone_by_terraform(
+    synth: SynthFn, source_dir: Path
+) -> None:
+    # Given a function whose alias CodeDeploy shifts
+    out = synth(
+        lambda stack: PythonFunction(
+            stack, "sample", props=props(source_dir, alias_moved_by_codedeploy=True)
+        )
+    )
+    # Then Terraform ignores the alias's version and weights after creating it
+    alias = only(out, "aws_lambda_alias")
+    assert sorted(alias["lifecycle"]["ignore_changes"]) == ["function_version", "routing_config"]
+
+
+def test_provisioned_concurrency_is_configured_on_the_alias(
+    synth: SynthFn, source_dir: Path
+) -> None:
+    # Given a function with 5 reserved and 2 provisioned environments
+    out = synth(
+        lambda stack: PythonFunction(
+            stack,
+            "sample",
+            props=props(source_dir, reserved_concurrency=5, provisioned_concurrency=2),
+        )
+    )
+    # Then the provisioned concurrency config is on the `live` alias, not $LATEST
+    config = only(out, "aws_lambda_provisioned_concurrency_config")
+    alias_name = next(iter(out["resource"]["aws_lambda_alias"]))
+    assert config["qualifier"] == f"${{aws_lambda_alias.{alias_name}.name}}"
+    assert config["provisioned_concurrent_executions"] == 2

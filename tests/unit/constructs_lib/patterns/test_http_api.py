@@ -70,9 +70,7 @@ def test_routes_share_one_payload_v2_proxy_integration(
     # Then the three records routes target one Lambda proxy integration with payload 2.0
     integration = only(out, "aws_apigatewayv2_integration")
     assert integration["integration_type"] == "AWS_PROXY"
-    assert integration["integration_uri"] == reference(
-        out, "aws_lambda_function", "invoke_arn", "api"
-    )
+    assert integration["integration_uri"] == reference(out, "aws_lambda_alias", "invoke_arn", "api")
     assert integration["payload_format_version"] == "2.0"
     assert set(routes(out)) == {"GET /records", "POST /records", "GET /records/{id}"}
     target = f"integrations/{ref(out, 'aws_apigatewayv2_integration')}"
@@ -179,6 +177,8 @@ def test_lambda_permissions_name_this_api_stage_method_and_path(
     for permission in permissions:
         assert permission["principal"] == "apigateway.amazonaws.com"
         assert "*/*" not in permission["source_arn"]
+        # and only through the `live` alias the integration invokes
+        assert permission["qualifier"] == reference(out, "aws_lambda_alias", "name", "api")
     assert len({p["statement_id"] for p in permissions}) == 3
 
 

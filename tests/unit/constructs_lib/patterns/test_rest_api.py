@@ -121,7 +121,7 @@ def test_routes_are_regional_lambda_proxy_integrations(
     for integration in proxies:
         assert integration["type"] == "AWS_PROXY"
         assert integration["integration_http_method"] == "POST"
-        assert integration["uri"] == reference(out, "aws_lambda_function", "invoke_arn", "api")
+        assert integration["uri"] == reference(out, "aws_lambda_alias", "invoke_arn", "api")
         assert integration["timeout_milliseconds"] == 29_000
 
 
@@ -316,6 +316,7 @@ def test_lambda_permissions_name_this_api_stage_method_and_path(
         assert permission["function_name"] == reference(
             out, "aws_lambda_function", "function_name", "api"
         )
+        assert permission["qualifier"] == reference(out, "aws_lambda_alias", "name", "api")
         assert "*/*" not in permission["source_arn"]
     assert len({p["statement_id"] for p in permissions}) == 3
 

@@ -55,15 +55,14 @@ def test_notification_waits_for_a_permission_scoped_to_the_bucket(
     assert permission["function_name"] == reference(
         out, "aws_lambda_function", "function_name", "processor"
     )
+    assert permission["qualifier"] == reference(out, "aws_lambda_alias", "name", "processor")
     assert permission["source_account"].startswith("${data.aws_caller_identity.")
     permission_name = next(iter(out["resource"]["aws_lambda_permission"]))
     assert notification["depends_on"] == [f"aws_lambda_permission.{permission_name}"]
     assert notification["bucket"] == reference(out, "aws_s3_bucket", "id", "ingest")
     (target,) = notification["lambda_function"]
     assert target["events"] == ["s3:ObjectCreated:*"]
-    assert target["lambda_function_arn"] == reference(
-        out, "aws_lambda_function", "arn", "processor"
-    )
+    assert target["lambda_function_arn"] == reference(out, "aws_lambda_alias", "arn", "processor")
 
 
 @pytest.mark.parametrize(

@@ -112,7 +112,7 @@ def test_function_reads_batches_and_reports_failed_items(
     out = synth(build(make_function, maximum_concurrency=20))
     mapping = only(out, "aws_lambda_event_source_mapping")
     assert mapping["event_source_arn"] == reference(out, "aws_sqs_queue", "arn", "trigger_queue")
-    assert mapping["function_name"] == reference(out, "aws_lambda_function", "arn", "processor")
+    assert mapping["function_name"] == reference(out, "aws_lambda_alias", "arn", "processor")
     assert (mapping["batch_size"], mapping["maximum_batching_window_in_seconds"]) == (100, 5)
     assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
     assert mapping["scaling_config"] == {"maximum_concurrency": 20}

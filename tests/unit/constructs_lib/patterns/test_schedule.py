@@ -48,7 +48,7 @@ def test_rule_fires_on_the_expression_and_targets_the_function(
     assert rule["state"] == "ENABLED"
     assert rule["name"] == "evpipe-dev-maintenance"
     target = only(out, "aws_cloudwatch_event_target")
-    assert target["arn"] == reference(out, "aws_lambda_function", "arn", "maintenance")
+    assert target["arn"] == reference(out, "aws_lambda_alias", "arn", "maintenance")
     assert target["rule"] == f"${{{address(out, 'aws_cloudwatch_event_rule')}.name}}"
     assert "input" not in target, "the function receives EventBridge's own scheduled event"
 
@@ -66,6 +66,7 @@ def test_permission_lets_only_this_rule_invoke_the_function(
     assert permission["function_name"] == reference(
         out, "aws_lambda_function", "function_name", "maintenance"
     )
+    assert permission["qualifier"] == reference(out, "aws_lambda_alias", "name", "maintenance")
     assert permission["source_arn"] == f"${{{address(out, 'aws_cloudwatch_event_rule')}.arn}}"
     # And the target is created only after the permission exists
     target = only(out, "aws_cloudwatch_event_target")

@@ -103,7 +103,7 @@ def test_role_invokes_exactly_the_functions_it_is_given(
     invoke = by_sid["InvokePipelineFunctions"]
     assert invoke["actions"] == ["lambda:InvokeFunction"]
     assert invoke["resources"] == [
-        reference(out, "aws_lambda_function", "arn", name) for name in ("first", "second")
+        reference(out, "aws_lambda_alias", "arn", name) for name in ("first", "second")
     ]
     # And "*" appears only for log delivery and X-Ray, which have no resource-level permissions
     assert by_sid["DeliverExecutionLogs"]["actions"] == list(LOG_DELIVERY_ACTIONS)

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from tools.localcloud import MOTO_VERSION, LocalCloudError, check_moto_version
+from tools.localcloud.async_invoke import qualified
 from tools.localcloud.events import delivered_event, target_input
-from tools.localcloud.executor import has_foreign_binaries, pinned_requirements
+from tools.localcloud.executor import has_foreign_binaries, invoked_arn, pinned_requirements
 from tools.localcloud.s3_notifications import sequencer
 from tools.localcloud.settings import PROJECT_ROOT
 
@@ -142,3 +143,35 @@ def test_sequencers_are_hex_and_increase() -> None:
     # Then both are hex and the later one sorts after the earlier one, as S3's do
     assert int(first, 16) < int(second, 16)
     assert len(first) == len(second)
+
+
+class _Backend:
+    region_name = "us-west-2"
+    account_id = "123456789012"
+
+
+@pytest.mark.parametrize(
+    ("function_name", "qualifier", "expected"),
+    [
+        ("fn", None, "arn:aws:lambda:us-west-2:123456789012:function:fn:$LATEST"),
+        ("fn", "live", "arn:aws:lambda:us-west-2:123456789012:function:fn:live"),
+        (
+            "arn:aws:lambda:us-west-2:123456789012:function:fn:live",
+            None,
+            "arn:aws:lambda:us-west-2:123456789012:function:fn:live",
+        ),
+        (
+            "arn:aws:lambda:us-west-2:123456789012:function:fn",
+            "3",
+            "arn:aws:lambda:us-west-2:123456789012:function:fn:3",
+        ),
+    ],
+)
+def test_an_invocation_is_reported_under_the_arn_the_caller_named(
+    function_name: str, qualifier: str | None, expected: str
+) -> None:
+    # Given a name or ARN and an optional Qualifier, as Invoke receives them
+    # Then Lambda's records name the qualified ARN ($LATEST when unqualified)
+    assert invoked_arn(_Backend(), function_name, qualifier) == expected  # type: ignore[arg-type]
+    assert qualified(expected) == expected
+    assert qualified(expected.rsplit(":", 1)[0]).endswith(":fn:$LATEST")
