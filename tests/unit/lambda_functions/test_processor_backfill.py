@@ -25,7 +25,7 @@ def processor(handler_env: None) -> ModuleType:
 @pytest.fixture
 def bucket(aws: None) -> Any:
     """The versioned ingest bucket holding the sample batch's two objects."""
-    s3 = boto3.client("s3", region_name=REGION)
+    s3: Any = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     for item in load_event("backfill-batch")["Items"]:
