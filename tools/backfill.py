@@ -17,8 +17,10 @@ import json
 import os
 import sys
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +76,13 @@ def run_backfill(
     poll: float = POLL_SECONDS,
 ) -> BackfillResult:
     """Start one backfill execution, wait for it and add up its results from S3."""
+    # A readable name, unique per run (moto 5.2.5 also needs one: it names every unnamed
+    # execution "None", so a second one would already exist).
+    name = f"backfill-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     execution_arn = sfn.start_execution(
-        stateMachineArn=state_machine_arn, input=json.dumps({"bucket": bucket, "prefix": prefix})
+        stateMachineArn=state_machine_arn,
+        name=name,
+        input=json.dumps({"bucket": bucket, "prefix": prefix}),
     )["executionArn"]
     deadline = time.monotonic() + timeout
     while True:
