@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -164,7 +165,11 @@ def bare_put_item_seconds(dynamodb: Any, events: int) -> float:
 
 
 def run_load(
-    deployment: LocalDeployment, events: int, *, timeout: float = DEFAULT_TIMEOUT_SECONDS
+    deployment: LocalDeployment,
+    events: int,
+    *,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    on_progress: Callable[[str], None] = lambda _: None,
 ) -> LoadResult:
     """Push ``events`` notifications through the deployed queue path; see the module doc."""
     sqs = deployment.client("sqs")
@@ -176,6 +181,7 @@ def run_load(
     prefix = f"{deployment.output('ingest_object_prefix')}load-{uuid.uuid4().hex[:8]}/"
     before = count_records(dynamodb, table)
     bare = bare_put_item_seconds(dynamodb, events)
+    on_progress(f"bare put_item loop: {events:,} items in {bare:.1f} s")
     when = datetime.now(UTC)
     start = time.perf_counter()
     for first in range(0, events, SQS_BATCH):
@@ -190,18 +196,20 @@ def run_load(
         if answer.get("Failed"):
             raise LoadTestError(f"SendMessageBatch refused {answer['Failed'][:1]}")
     sent = time.perf_counter() - start
+    on_progress(f"sent {events:,} notifications in {sent:.1f} s")
     deadline = start + timeout
     records = before
     while True:
+        time.sleep(POLL_SECONDS)
         records = count_records(dynamodb, table)
         if records - before >= events and queue_depth(sqs, queue_url) == 0:
             break
+        on_progress(f"{time.perf_counter() - start:7.1f} s: {records - before:,} records")
         if time.perf_counter() > deadline:
             raise LoadTestError(
                 f"after {timeout:.0f} s the table holds {records - before:,} of {events:,} "
                 f"records; the DLQ {queue_depth(sqs, dlq_url)} messages"
             )
-        time.sleep(POLL_SECONDS)
     ingest = time.perf_counter() - start
     return LoadResult(
         events=events,
@@ -231,7 +239,12 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"deployed in {time.perf_counter() - started:.0f} s", flush=True)
             try:
-                result = run_load(deployment, args.events, timeout=args.timeout)
+                result = run_load(
+                    deployment,
+                    args.events,
+                    timeout=args.timeout,
+                    on_progress=lambda line: print(line, flush=True),
+                )
             except LoadTestError as error:
                 print(f"error: {error}", file=sys.stderr)
                 return 1
