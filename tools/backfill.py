@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from pipeline_common.object_events import BACKFILL_RESULT_FIELDS
 
 from tools.ci.terraform import StackWorkspace
 from tools.ci.terraform_cli import TerraformError
@@ -34,8 +35,8 @@ ENVIRONMENTS = ("dev", "staging", "prod")
 # A backfill of millions of objects takes hours; the execution itself times out at 24 h.
 DEFAULT_TIMEOUT_SECONDS = 24 * 3600.0
 POLL_SECONDS = 2.0
-# What the processor returns per batch (lambda_functions/processor/logic.py BackfillOutcome).
-COUNTS = ("records_created", "records_already_recorded", "objects_gone")
+# What the processor returns per batch (the contract in pipeline_common.object_events).
+COUNTS = BACKFILL_RESULT_FIELDS
 REQUIRED_OUTPUTS = ("backfill_state_machine_arn", "ingest_bucket_name", "ingest_object_prefix")
 
 

@@ -25,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline_common.object_events import BACKFILL_BATCH_INPUT_PATHS, BACKFILL_RESULT_FIELDS
+
 from constructs_lib.aws_limits import (
     SFN_DISTRIBUTED_MAP_MAX_CONCURRENCY_RANGE,
     SFN_TOLERATED_FAILURE_PERCENTAGE_RANGE,
@@ -95,10 +97,7 @@ def build_backfill_definition(*, processor_function_arn: str, plan: BackfillPlan
         "Resource": LAMBDA_INVOKE_RESOURCE,
         "Parameters": {"FunctionName": processor_function_arn, "Payload.$": "$"},
         # The processor's counts, not Lambda's invocation metadata.
-        "ResultSelector": {
-            "records_created.$": "$.Payload.records_created",
-            "records_already_recorded.$": "$.Payload.records_already_recorded",
-        },
+        "ResultSelector": {f"{name}.$": f"$.Payload.{name}" for name in BACKFILL_RESULT_FIELDS},
         "Retry": [
             {
                 "ErrorEquals": list(LAMBDA_SERVICE_ERRORS),
@@ -132,7 +131,9 @@ def build_backfill_definition(*, processor_function_arn: str, plan: BackfillPlan
                 "ItemBatcher": {
                     "MaxItemsPerBatch": plan.batch_size,
                     # Every batch says where its objects are: a listed item names only its key.
-                    "BatchInput": {"bucket.$": "$.bucket", "prefix.$": "$.prefix"},
+                    "BatchInput": {
+                        f"{name}.$": path for name, path in BACKFILL_BATCH_INPUT_PATHS.items()
+                    },
                 },
                 "MaxConcurrency": plan.max_concurrency,
                 "ToleratedFailurePercentage": plan.tolerated_failure_percentage,

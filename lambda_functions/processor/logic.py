@@ -17,6 +17,7 @@ from urllib.parse import unquote_plus
 
 import fastjsonschema
 from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
+from pipeline_common.object_events import BACKFILL_RESULT_FIELDS
 from pipeline_common.object_schema import (
     OBJECT_FIELDS,
     check_object,
@@ -336,11 +337,13 @@ class BackfillOutcome:
     failures: list[RecordFailure] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
-        return {
+        counts = {
             "records_created": self.created,
             "records_already_recorded": self.already_recorded,
             "objects_gone": self.gone,
         }
+        # Exactly the contract's fields: the workflow selects these and nothing else.
+        return {name: counts[name] for name in BACKFILL_RESULT_FIELDS}
 
 
 def is_backfill_batch(event: Any) -> bool:

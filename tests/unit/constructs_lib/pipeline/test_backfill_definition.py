@@ -87,6 +87,7 @@ def test_each_batch_is_an_express_child_invoking_the_processor_with_the_batch() 
     assert set(task["ResultSelector"]) == {
         "records_created.$",
         "records_already_recorded.$",
+        "objects_gone.$",
     }
     assert task["Retry"][0]["ErrorEquals"][0].startswith("Lambda.")
 
