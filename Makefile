@@ -34,10 +34,12 @@ RUN_DIR ?= build/run
 RUN := pipenv run
 # make deploy|diff|destroy|output ENV=dev: the environment (dev, staging, prod) or bootstrap.
 ENV ?=
+# make backfill ENV=dev PREFIX=incoming/: the key prefix whose objects are reprocessed.
+PREFIX ?= incoming/
 
 .PHONY: help setup python-deps node-deps system-deps tf-config layer synth lint test \
-        unit-test run up emulator deploy diff destroy output plan-review plan-fingerprint \
-        apply-reviewed lint-deps drift-check diagram bench clean
+        unit-test run up emulator deploy diff destroy output backfill load-test plan-review \
+        plan-fingerprint apply-reviewed lint-deps drift-check diagram bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -107,6 +109,12 @@ destroy: setup ## Destroy one stack: make destroy ENV=dev (staging, prod, bootst
 
 output: setup ## Print one deployed stack's outputs: make output ENV=dev
 	@$(RUN) python -m tools.cdktf_run output --env "$(ENV)"
+
+backfill: setup ## Reprocess every object under PREFIX of a deployed environment: make backfill ENV=dev PREFIX=incoming/
+	@$(RUN) python -m tools.backfill --env "$(ENV)" --prefix "$(PREFIX)"
+
+load-test: setup ## 10,000 object events through the queue ingest path on the local cloud, against bare put_item
+	$(RUN) python -m benchmarks.ingest_load --events $(or $(EVENTS),10000)
 
 plan-review: setup ## Plan ENV (default dev) on the emulator (BASE=<git rev>: against that commit's deployment; PLAN_TARGET=aws: on AWS)
 	@case "$(PLAN_TARGET)" in emulator|aws) ;; *) echo "PLAN_TARGET must be emulator or aws, not '$(PLAN_TARGET)'" >&2; exit 2;; esac

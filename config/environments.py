@@ -17,6 +17,7 @@ from typing import Literal
 from pipeline_common.environment import RECORD_TTL_DAYS, REQUEST_LOG_TTL_DAYS
 
 from config.api import PROD_QUOTA, PROD_THROTTLE, ApiSettings
+from config.backfill import BackfillSettings
 from config.backup import BackupSettings
 from config.functions import FunctionSizes
 from config.ingest import DEFAULT_INGEST_PATH, INGEST_PATHS, IngestPath, IngestQueueSettings
@@ -123,6 +124,8 @@ class EnvironmentConfig:
     ingest_queue: IngestQueueSettings = field(default_factory=IngestQueueSettings)
     # A locked AWS Backup copy of the records table and the ingest bucket.
     backup: BackupSettings = field(default_factory=BackupSettings)
+    # How the backfill workflow reprocesses objects already in the ingest bucket.
+    backfill: BackfillSettings = field(default_factory=BackfillSettings)
 
     def __post_init__(self) -> None:
         require_one_of("name", self.name, ENVIRONMENT_NAMES)
@@ -145,6 +148,7 @@ class EnvironmentConfig:
         require_one_of("ingest_path", self.ingest_path, INGEST_PATHS)
         self.ingest_queue.validate("ingest_queue")
         self.backup.validate("backup")
+        self.backfill.validate("backfill")
         self.api.validate("api", environment=self.name)
         require_int(
             "record_ttl_days",

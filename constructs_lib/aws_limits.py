@@ -57,6 +57,16 @@ SFN_STANDARD_STATE_TRANSITIONS_PER_SECOND = 5_000
 # AWS Step Functions pricing, Standard workflows: USD 0.025 per 1,000 state transitions.
 SFN_STANDARD_USD_PER_STATE_TRANSITION = 0.025 / 1_000
 
+# Distributed Map ("Map state in Distributed mode", "ItemBatcher", "Tolerated failure
+# threshold"; "Step Functions service quotas"): MaxConcurrency of child workflows runs up to
+# 10,000; ToleratedFailurePercentage is 0-100; a batch's input is at most 256 KiB, the same
+# limit as any state input, so MaxItemsPerBatch is bounded by item size in practice.
+SFN_DISTRIBUTED_MAP_MAX_CONCURRENCY_RANGE = (1, 10_000)
+SFN_TOLERATED_FAILURE_PERCENTAGE_RANGE = (0, 100)
+SFN_STATE_PAYLOAD_MAX_BYTES = 256 * 1024
+# An Express child workflow runs at most five minutes.
+SFN_EXPRESS_MAX_DURATION_SECONDS = 300
+
 # --- Lambda event source mappings for SQS ("Using Lambda with Amazon SQS") ------------------
 # A standard queue's batch size; above 10 the mapping needs a batching window of at least 1 s.
 LAMBDA_SQS_BATCH_SIZE_RANGE = (1, 10_000)

@@ -4,6 +4,7 @@ foundation (key, access logs, records table, layer, failure queue, network)
   -> ingest (bucket, processor, notifications, the queue or EventBridge delivery)
   -> api (REST and/or HTTP API)
   -> workflow (rule -> validate -> process -> notify; only where ingest_path is "workflow")
+  -> backfill (a Distributed Map that reprocesses the objects under a prefix)
   -> operations (schedule, alarms, dashboard)
 
 The stack only maps the environment's settings onto each domain's props; every resource,
@@ -28,6 +29,7 @@ from constructs_lib.pipeline.address_history import (
     DOMAIN_REDESIGN_MOVES,
     PINNED_ADDRESSES,
 )
+from constructs_lib.pipeline.backfill import Backfill, BackfillProps
 from constructs_lib.pipeline.foundation import Foundation, FoundationProps, NetworkLayout
 from constructs_lib.pipeline.ingest import Ingest, IngestProps, QueueReading
 from constructs_lib.pipeline.ingest_workflow import IngestWorkflow, IngestWorkflowProps
@@ -181,6 +183,20 @@ class PipelineStack(AddressPinningStack):
                 ),
             )
             monitored.append(self.workflow)
+        backfill = config.backfill
+        self.backfill = Backfill(
+            self,
+            "backfill",
+            props=BackfillProps(
+                foundation=self.foundation,
+                ingest=self.ingest,
+                batch_size=backfill.batch_size,
+                max_concurrency=backfill.max_concurrency,
+                tolerated_failure_percentage=backfill.tolerated_failure_percentage,
+                results_prefix=backfill.results_prefix,
+            ),
+        )
+        monitored.append(self.backfill)
         self.operations = Operations(
             self,
             "operations",

@@ -84,6 +84,12 @@ class StateMachineProps:
     active_tracing: bool = True
     # The queue the definition's failure records go to (sqs:SendMessage); None: no such task.
     failure_queue: DeadLetterQueue | None = None
+    # What else the definition's states call (an ItemReader's listing, a ResultWriter's
+    # files, a Distributed Map's child executions), each scoped by the caller.
+    extra_statements: Sequence[DataAwsIamPolicyDocumentStatement] = ()
+    # A Distributed Map runs its child workflows as executions of this same state machine:
+    # the role may then start, describe and stop executions of itself (and nothing else).
+    runs_child_workflows: bool = False
 
     def __post_init__(self) -> None:
         if not _STATE_MACHINE_NAME.fullmatch(self.state_machine_name):
@@ -236,6 +242,24 @@ class LoggedStateMachine(Construct):
                     ],
                 ),
             ]
+        if props.runs_child_workflows:
+            own_executions = (
+                f"arn:{self.partition}:states:{props.region}:{account_id}"
+                f":execution:{props.state_machine_name}/*"
+            )
+            statements += [
+                DataAwsIamPolicyDocumentStatement(
+                    sid="StartChildWorkflows",
+                    actions=["states:StartExecution"],
+                    resources=[self.state_machine_arn_pattern],
+                ),
+                DataAwsIamPolicyDocumentStatement(
+                    sid="ManageChildWorkflows",
+                    actions=["states:DescribeExecution", "states:StopExecution"],
+                    resources=[own_executions],
+                ),
+            ]
+        statements += list(props.extra_statements)
         if props.active_tracing:
             statements.append(
                 DataAwsIamPolicyDocumentStatement(

@@ -9,12 +9,19 @@
 * ``{"Records": [S3 records]}`` (an S3 notification invoked asynchronously: a redrive of an
   event from the failure queue): one record per object version. Returns a summary; raises
   RecordBatchError after writing the good records if any record failed.
+* ``{"Items": [listed objects], "BatchInput": {"bucket", ...}}`` (a batch of the backfill
+  workflow): each object's current version is read (HeadObject) and recorded with the same
+  conditional write, so objects already recorded create nothing. Returns the counts; raises
+  RecordBatchError after writing the good ones if any failed (the child workflow retries,
+  then the map run counts the batch against its tolerated failures). No notice is published:
+  a backfill rebuilds records, it does not announce old objects as new.
 """
 
 from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import boto3
@@ -33,14 +40,17 @@ from pipeline_common.notices import NotificationPublisher, PublishError, build_n
 from pipeline_common.observability import build_tracer
 from pipeline_common.records import Invocation
 
-from .data_access import RecordStore, RecordWriteError
+from .data_access import ObjectMetadataStore, RecordStore, RecordWriteError
 from .logic import (
     MalformedEventError,
     RecordBatchError,
+    backfill_batch_objects,
     check_queue_batch,
+    is_backfill_batch,
     is_queue_batch,
     notification_records,
     processed_notice,
+    record_listed_objects,
     record_notification,
     record_queue_message,
     record_workflow_object,
@@ -62,6 +72,14 @@ PUBLISHER = (
     if SETTINGS.notice_topic_arn
     else None
 )
+
+
+@cache
+def object_metadata() -> ObjectMetadataStore:
+    """S3, only for backfill batches: ingest's hot path never builds the client."""
+    return ObjectMetadataStore(boto3.client("s3", config=client_config()))
+
+
 # A batch that fails entirely is reported message by message too, like a partial failure.
 BATCH = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
@@ -90,6 +108,9 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
             value=1,
         )
         return result
+
+    if is_backfill_batch(event):
+        return _record_backfill_batch(event, context, now=now)
 
     if not isinstance(event, dict) or "Records" not in event:
         raise MalformedEventError(
@@ -183,6 +204,33 @@ def _record_queue_batch(
         if value:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     return dict(response)
+
+
+def _record_backfill_batch(
+    event: dict[str, Any], context: LambdaContext, *, now: datetime
+) -> dict[str, Any]:
+    bucket, keys = backfill_batch_objects(event)
+    _log_invocation(context, source="backfill", record_count=len(keys))
+    outcome = record_listed_objects(
+        bucket, keys, object_metadata(), STORE, now=now, ttl_days=SETTINGS.record_ttl_days
+    )
+    counts = {
+        "RecordsCreated": outcome.created,
+        "DuplicateRecords": outcome.already_recorded,
+        "FailedRecords": len(outcome.failures),
+    }
+    for name, value in counts.items():
+        if value:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    for failure in outcome.failures:
+        logger.error(
+            "Backfill object failed", extra={"index": failure.index, "reason": failure.reason}
+        )
+    if outcome.failures:
+        raise RecordBatchError(outcome.failures, total=len(keys))
+    summary = outcome.summary()
+    logger.info("Backfill batch recorded", extra=summary)
+    return summary
 
 
 def _log_invocation(context: LambdaContext, *, source: str, record_count: int) -> None:

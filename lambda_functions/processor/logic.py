@@ -17,6 +17,7 @@ from urllib.parse import unquote_plus
 
 import fastjsonschema
 from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
+from pipeline_common.object_events import BACKFILL_RESULT_FIELDS
 from pipeline_common.object_schema import (
     OBJECT_FIELDS,
     check_object,
@@ -26,7 +27,7 @@ from pipeline_common.object_schema import (
 )
 from pipeline_common.records import Invocation, ObjectVersion, to_item
 
-from .data_access import RecordWriteError
+from .data_access import ObjectHead, ObjectReadError, RecordWriteError
 
 WORKFLOW_EVENT_NAME = "Workflow:Process"
 # Every record of a batch Lambda reads from SQS carries this source.
@@ -336,3 +337,101 @@ def _parse_event_time(text: str, index: int) -> datetime:
             f"Records[{index}].eventTime must fall within years 1-9999 in UTC, got {text[:40]!r}"
         ) from None
     return moment
+
+
+# Backfill batches (the backfill workflow's Distributed Map): what a record of one says.
+BACKFILL_EVENT_NAME = "Backfill:Reprocess"
+BACKFILL_SOURCE = "backfill"
+
+
+class ObjectMetadataReader(Protocol):
+    def head(self, bucket: str, key: str) -> ObjectHead | None:
+        """The current version's metadata; None when the object is gone."""
+        ...
+
+
+@dataclass
+class BackfillOutcome:
+    created: int = 0
+    already_recorded: int = 0
+    # Listed, then deleted before its batch ran: nothing left to record.
+    gone: int = 0
+    failures: list[RecordFailure] = field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        counts = {
+            "records_created": self.created,
+            "records_already_recorded": self.already_recorded,
+            "objects_gone": self.gone,
+        }
+        # Exactly the contract's fields: the workflow selects these and nothing else.
+        return {name: counts[name] for name in BACKFILL_RESULT_FIELDS}
+
+
+def is_backfill_batch(event: Any) -> bool:
+    """Whether the event is a batch from the backfill workflow's ItemBatcher."""
+    return isinstance(event, Mapping) and "Items" in event and "BatchInput" in event
+
+
+def backfill_batch_objects(event: Mapping[str, Any]) -> tuple[str, list[str]]:
+    """The bucket and the listed keys of a backfill batch; MalformedEventError naming a field."""
+    batch_input = event.get("BatchInput")
+    bucket = batch_input.get("bucket") if isinstance(batch_input, Mapping) else None
+    if not isinstance(bucket, str) or not bucket:
+        raise MalformedEventError("BatchInput.bucket must name the listed bucket")
+    items = event.get("Items")
+    if not isinstance(items, list) or not items:
+        raise MalformedEventError("Items must be a non-empty list of listed objects")
+    keys = []
+    for index, item in enumerate(items):
+        key = item.get("Key") if isinstance(item, Mapping) else None
+        if not isinstance(key, str) or not key:
+            raise MalformedEventError(f"Items[{index}].Key must be the listed object's key")
+        keys.append(key)
+    return bucket, keys
+
+
+def record_listed_objects(
+    bucket: str,
+    keys: Sequence[str],
+    reader: ObjectMetadataReader,
+    writer: RecordWriter,
+    *,
+    now: datetime,
+    ttl_days: int,
+) -> BackfillOutcome:
+    """Record each listed object's current version, as its S3 event would have.
+
+    The record's keys come from the object's version id and its last-modified time (the
+    moment S3 stored it, which is the eventTime of its notification), so an object already
+    recorded by ingest is a duplicate here and nothing is written twice.
+    """
+    outcome = BackfillOutcome()
+    for index, key in enumerate(keys):
+        try:
+            head = reader.head(bucket, key)
+            if head is None:
+                outcome.gone += 1
+                continue
+            version = ObjectVersion(
+                bucket=bucket,
+                key=key,
+                size=head.size,
+                etag=normalize_etag(head.etag) if head.etag else None,
+                version_id=head.version_id,
+                event_name=BACKFILL_EVENT_NAME,
+                event_time=head.last_modified,
+                source=BACKFILL_SOURCE,
+            )
+            created = writer.put_if_absent(to_item(version, recorded_at=now, ttl_days=ttl_days))
+        except (RecordWriteError, ObjectReadError) as error:
+            outcome.failures.append(RecordFailure(index, f"Items[{index}]: {error}", True))
+            continue
+        except Exception as error:
+            outcome.failures.append(unexpected_failure(index, error))
+            continue
+        if created:
+            outcome.created += 1
+        else:
+            outcome.already_recorded += 1
+    return outcome

@@ -211,8 +211,11 @@ def test_every_function_runs_in_the_private_subnets(isolated_dev: Deployment) ->
 def test_the_workflow_and_its_trigger_are_deployed(isolated_dev: Deployment) -> None:
     outputs = isolated_dev.outputs
     # Then the state machine exists (the local cloud answers ValidateStateMachineDefinition)
+    # (beside the backfill's, deployed in every environment)
     machines = isolated_dev.client("stepfunctions").list_state_machines()["stateMachines"]
-    assert [m["stateMachineArn"] for m in machines] == [outputs["state_machine_arn"]]
+    assert sorted(m["stateMachineArn"] for m in machines) == sorted(
+        [outputs["state_machine_arn"], outputs["backfill_state_machine_arn"]]
+    )
     # And the rule that starts it targets it
     rule_name = outputs["workflow_trigger_rule_arn"].rsplit("/", 1)[-1]
     targets = isolated_dev.client("events").list_targets_by_rule(Rule=rule_name)["Targets"]
@@ -233,5 +236,6 @@ def test_the_workflow_and_its_trigger_are_deployed(isolated_dev: Deployment) -> 
 def test_stack_deploys_the_state_machine_in_the_synthesized_code(isolated_dev: Deployment) -> None:
     stack_file = Path(isolated_dev.workspace.stack_dir) / "cdk.tf.json"
     resources = json.loads(stack_file.read_text())["resource"]
-    assert len(resources["aws_sfn_state_machine"]) == 1
+    # The ingest workflow and the backfill
+    assert len(resources["aws_sfn_state_machine"]) == 2
     assert any(key.startswith("workflow_state-machine_role") for key in resources["aws_iam_role"])

@@ -15,6 +15,7 @@ once per process, the extensions that add these, each documented at the top of i
   Python 3.12 environments; :mod:`.async_invoke`: asynchronous invocations with retries,
   event age and destinations (S3 notifications and EventBridge targets use it);
 - :mod:`.stepfunctions`: real definition validation; executions run state by state;
+  :mod:`.distributed_map`: a Distributed Map's ItemBatcher, a full S3 listing and its results;
 - :mod:`.events`: Lambda and Step Functions rule targets, target DLQs, ``fire_rule``;
 - :mod:`.s3_notifications`: S3 event fields as S3 sends them;
 - :mod:`.sqs_poller`: SQS event source mappings polled with batches and partial failures.
@@ -153,6 +154,7 @@ class LocalCloud:
     def start(self) -> None:
         from tools.localcloud import (
             async_invoke,
+            distributed_map,
             events,
             executor,
             s3_notifications,
@@ -192,6 +194,7 @@ class LocalCloud:
         sqs_poller.install(self.sqs_poller)
         stepfunctions.install(self._node_modules)
         stepfunctions.enable_execution()
+        distributed_map.install()
         # One line per request is useful in the foreground, noise in tests.
         logging.getLogger("werkzeug").setLevel(logging.INFO if self._verbose else logging.WARNING)
         self._server = _Server(self.port, self.fire_rule)

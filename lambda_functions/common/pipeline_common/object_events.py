@@ -49,3 +49,14 @@ def object_created_pattern(*, bucket_name: str, key_prefix: str) -> dict[str, ob
             "object": {"key": [{"prefix": key_prefix}]},
         },
     }
+
+
+# The backfill workflow's batches (its ItemBatcher): each hands the processor
+# {"Items": [listed objects], "BatchInput": {...}}; BatchInput's fields -> where the state
+# machine finds them in its execution input.
+BACKFILL_BATCH_INPUT_PATHS: Mapping[str, str] = MappingProxyType(
+    {"bucket": "$.bucket", "prefix": "$.prefix"}
+)
+# What the processor returns for one batch; the workflow keeps exactly these of its answer,
+# and `make backfill` adds them up from the run's result files.
+BACKFILL_RESULT_FIELDS = ("records_created", "records_already_recorded", "objects_gone")

@@ -35,7 +35,11 @@ def _paths(stack: dict[str, Any]) -> dict[str, bool]:
         "queue": bool(notification.get("queue")),
         "rule_to_state_machine": any("aws_sfn_state_machine." in arn for arn in machines),
         "queue_mapping": bool(_resources(stack, "aws_lambda_event_source_mapping")),
-        "state_machine": bool(_resources(stack, "aws_sfn_state_machine")),
+        # The ingest workflow; the backfill's state machine is deployed on either path.
+        "state_machine": any(
+            machine["name"].endswith("-ingest-workflow")
+            for machine in _resources(stack, "aws_sfn_state_machine").values()
+        ),
     }
 
 

@@ -140,7 +140,8 @@ def test_tracing_is_on_for_functions_rest_stages_and_the_state_machine(
     for name, stage in of_type(stack, "aws_api_gateway_stage").items():
         assert stage["xray_tracing_enabled"] is True, name
     machines = of_type(stack, "aws_sfn_state_machine").values()
-    assert len(machines) == (1 if env in WORKFLOW else 0)
+    # The ingest workflow where the environment has it; the backfill everywhere.
+    assert len(machines) == (2 if env in WORKFLOW else 1)
     for machine in machines:
         assert machine["tracing_configuration"] == {"enabled": True}
 
@@ -151,7 +152,11 @@ def test_state_machine_runs_the_pipeline_functions_with_the_profiles_retries(
 ) -> None:
     # Given the environment's stack and profile
     stack, settings = synthesized_stacks[f"pipeline-{env}"], ENVIRONMENTS[env].workflow
-    (machine,) = of_type(stack, "aws_sfn_state_machine").values()
+    (machine,) = [
+        machine
+        for machine in of_type(stack, "aws_sfn_state_machine").values()
+        if machine["name"].endswith("-ingest-workflow")
+    ]
     states = json.loads(machine["definition"])["States"]
     arns = {
         "Validate": address(stack, "aws_lambda_alias", "workflow_validate_alias", "arn"),
@@ -217,7 +222,8 @@ def test_emulator_synth_deploys_the_state_machine_and_can_force_the_vpc() -> Non
     out = json.loads(cdktf.Testing.synth(stack))
     resources = out["resource"]
     # Then the state machine is deployed like on AWS (the local cloud validates definitions)
-    assert len(resources["aws_sfn_state_machine"]) == 1
+    machines = [machine["name"] for machine in resources["aws_sfn_state_machine"].values()]
+    assert sorted(machines) == ["evpipe-dev-backfill", "evpipe-dev-ingest-workflow"]
     assert "state_machine_arn" in out["output"]
     # And so are its role, log group and functions
     assert any(key.startswith("workflow_state-machine_role") for key in resources["aws_iam_role"])

@@ -252,19 +252,23 @@ def test_api_alarms_exist_for_each_deployed_api(synthesized_stacks: Stacks, env:
 
 @pytest.mark.parametrize("env", ENV_NAMES)
 def test_state_machine_alarms_follow_the_workflow(synthesized_stacks: Stacks, env: str) -> None:
-    # Given the state machines in the stack (the workflow is optional per environment)
+    # Given the state machines in the stack (the ingest workflow is optional per environment;
+    # the backfill is always there)
     stack = stack_of(synthesized_stacks, env)
     machines = stack["resource"].get("aws_sfn_state_machine", {})
     by_name = alarms(stack)
-    expected = {f"evpipe-{env}-workflow-executions-{kind}" for kind in ("failed", "timed-out")}
-    # Then failed and timed-out executions are alarmed exactly when a workflow exists
-    if machines:
-        assert expected <= set(by_name)
-        (address,) = (f"aws_sfn_state_machine.{name}" for name in machines)
-        dimensions = by_name[f"evpipe-{env}-workflow-executions-failed"]["dimensions"]
-        assert dimensions == {"StateMachineArn": ref(address, "arn")}
-    else:
-        assert not expected & set(by_name)
+    for label, suffix in (("workflow", "-ingest-workflow"), ("backfill", "-backfill")):
+        expected = {f"evpipe-{env}-{label}-executions-{kind}" for kind in ("failed", "timed-out")}
+        deployed = [name for name, body in machines.items() if body["name"].endswith(suffix)]
+        # Then failed and timed-out executions are alarmed exactly when the machine exists
+        if deployed:
+            assert expected <= set(by_name)
+            (address,) = (f"aws_sfn_state_machine.{name}" for name in deployed)
+            dimensions = by_name[f"evpipe-{env}-{label}-executions-failed"]["dimensions"]
+            assert dimensions == {"StateMachineArn": ref(address, "arn")}
+        else:
+            assert label == "workflow"
+            assert not expected & set(by_name)
 
 
 @pytest.mark.parametrize("env", ENV_NAMES)
