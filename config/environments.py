@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-from pipeline_common.environment import RECORD_TTL_DAYS
+from pipeline_common.environment import RECORD_TTL_DAYS, RECORD_WRITE_SHARDS
 
 from config.api import ApiSettings
 from config.backup import BackupSettings
@@ -48,6 +48,8 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 LOG_LEVELS: tuple[LogLevel, ...] = ("DEBUG", "INFO", "WARNING", "ERROR")
 # Structured INFO lines are what on-call reads; DEBUG adds payload detail and cost.
 DEFAULT_LOG_LEVEL: LogLevel = "INFO"
+# One partition key per day (the unsharded layout): enough below 1,000 records per second.
+DEFAULT_RECORD_WRITE_SHARDS = 1
 
 _PROJECT_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,14}[a-z0-9]$")
 _ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
@@ -79,6 +81,10 @@ class EnvironmentConfig:
     table: TableSettings = field(default_factory=TableSettings)
     # Days until a record expires through the table's TTL; 0 keeps records forever.
     record_ttl_days: int = 0
+    # Partition keys per day's records (pipeline_common/records.py): each takes about 1,000
+    # writes per second; a day's listing reads them all. Change it only with the ingest
+    # queue drained (a redelivery across the change is recorded twice).
+    record_write_shards: int = DEFAULT_RECORD_WRITE_SHARDS
     # Stateful resources refuse deletion (API flag plus Terraform prevent_destroy).
     deletion_protection: bool
     # Days KMS waits before deleting the environment key once deletion is scheduled.
@@ -126,6 +132,12 @@ class EnvironmentConfig:
             self.record_ttl_days,
             RECORD_TTL_DAYS.minimum,
             RECORD_TTL_DAYS.maximum,
+        )
+        require_int(
+            "record_write_shards",
+            self.record_write_shards,
+            RECORD_WRITE_SHARDS.minimum,
+            RECORD_WRITE_SHARDS.maximum,
         )
         require_int(
             "noncurrent_version_expiration_days", self.noncurrent_version_expiration_days, 1, 3650
@@ -227,6 +239,8 @@ def build_environments(
                     )
                 ),
                 record_ttl_days=90,
+                # Sharded like prod (fewer keys), so the merged day listing is rehearsed.
+                record_write_shards=4,
                 deletion_protection=True,
                 noncurrent_version_expiration_days=30,
                 # Same isolation as prod, so a missing endpoint or route fails here first.
@@ -262,6 +276,9 @@ def build_environments(
                 table=TableSettings(
                     billing_mode="PROVISIONED", read_capacity=20, write_capacity=20
                 ),
+                # 16 x 1,000 writes/s per key: the 10,000 objects/s target with the headroom
+                # hashing needs (each key gets 625/s on average at the target).
+                record_write_shards=16,
                 deletion_protection=True,
                 noncurrent_version_expiration_days=90,
                 # Every dependency has a VPC endpoint, so no NAT: no path to the internet at all.

@@ -13,7 +13,7 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatement,
 )
 from constructs import Construct
-from pipeline_common.environment import MAINTENANCE_ENVIRONMENT, TABLE_NAME
+from pipeline_common.environment import MAINTENANCE_ENVIRONMENT, RECORD_WRITE_SHARDS, TABLE_NAME
 
 from constructs_lib.base.alarm_topic import AlarmTopic, AlarmTopicProps
 from constructs_lib.base.async_invocation import AsyncInvocation, AsyncInvocationProps
@@ -119,7 +119,10 @@ class Operations(Construct):
             "maintenance",
             description="Scheduled: counts the records written the day before",
             sizing=props.maintenance,
-            environment=MAINTENANCE_ENVIRONMENT.render(TABLE_NAME.set(table.name)),
+            environment=MAINTENANCE_ENVIRONMENT.render(
+                TABLE_NAME.set(table.name),
+                RECORD_WRITE_SHARDS.set(base.record_write_shards),
+            ),
             statements=[
                 DataAwsIamPolicyDocumentStatement(
                     sid="CountRecords", actions=["dynamodb:Query"], resources=[table.arn]

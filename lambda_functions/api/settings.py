@@ -9,6 +9,7 @@ from pipeline_common.environment import (
     CORS_ALLOWED_ORIGINS,
     MAX_PAGE_SIZE,
     RECORD_TTL_DAYS,
+    RECORD_WRITE_SHARDS,
     TABLE_NAME,
 )
 
@@ -24,6 +25,8 @@ class ApiSettings:
     max_page_size: int
     # 0 keeps records created through the API forever.
     record_ttl_days: int
+    # Partition keys per day (pipeline_common/records.py): a day is listed across all of them.
+    write_shards: int
 
     @property
     def default_page_size(self) -> int:
@@ -36,4 +39,5 @@ def load_settings(environ: Mapping[str, str]) -> ApiSettings:
         cors_allowed_origins=CORS_ALLOWED_ORIGINS.read(environ),
         max_page_size=MAX_PAGE_SIZE.read(environ),
         record_ttl_days=RECORD_TTL_DAYS.read(environ),
+        write_shards=RECORD_WRITE_SHARDS.read(environ),
     )

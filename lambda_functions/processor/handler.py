@@ -73,7 +73,11 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     if isinstance(event, dict) and "object" in event and "Records" not in event:
         _log_invocation(context, source="workflow", record_count=1)
         result = record_workflow_object(
-            event["object"], STORE, now=now, ttl_days=SETTINGS.record_ttl_days
+            event["object"],
+            STORE,
+            now=now,
+            ttl_days=SETTINGS.record_ttl_days,
+            write_shards=SETTINGS.write_shards,
         )
         metrics.add_metric(
             name="RecordsCreated" if result["created"] else "DuplicateRecords",
@@ -93,7 +97,13 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         _log_invocation(context, source="sqs", record_count=len(records))
         return _record_queue_batch(event, records, context, now=now)
     _log_invocation(context, source="s3", record_count=len(records))
-    outcome = record_notification(records, STORE, now=now, ttl_days=SETTINGS.record_ttl_days)
+    outcome = record_notification(
+        records,
+        STORE,
+        now=now,
+        ttl_days=SETTINGS.record_ttl_days,
+        write_shards=SETTINGS.write_shards,
+    )
     counts = {
         "RecordsCreated": len(outcome.created),
         "DuplicateRecords": len(outcome.duplicates),
@@ -136,7 +146,12 @@ def _record_queue_batch(
         where = f"Records[{positions.get(record.message_id, '?')}]"
         try:
             recorded = record_queue_message(
-                record.body, STORE, where=where, now=now, ttl_days=SETTINGS.record_ttl_days
+                record.body,
+                STORE,
+                where=where,
+                now=now,
+                ttl_days=SETTINGS.record_ttl_days,
+                write_shards=SETTINGS.write_shards,
             )
             for item in recorded:
                 counts["RecordsCreated" if item.created else "DuplicateRecords"] += 1

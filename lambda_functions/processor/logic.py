@@ -160,7 +160,13 @@ def check_queue_batch(records: Sequence[Any]) -> None:
 
 
 def record_queue_message(
-    body: str, writer: RecordWriter, *, where: str, now: datetime, ttl_days: int
+    body: str,
+    writer: RecordWriter,
+    *,
+    where: str,
+    now: datetime,
+    ttl_days: int,
+    write_shards: int = 1,
 ) -> list[RecordedObject]:
     """Record every object of the S3 notification one queue message carries.
 
@@ -183,7 +189,7 @@ def record_queue_message(
     recorded = []
     for index, raw in enumerate(records):
         try:
-            version = parse_s3_record(raw, index)
+            version = parse_s3_record(raw, index, write_shards=write_shards)
         except MalformedEventError as error:
             raise MalformedEventError(f"{where}.body.{error}") from None
         created = writer.put_if_absent(to_item(version, recorded_at=now, ttl_days=ttl_days))
@@ -207,7 +213,7 @@ def processed_notice(version: ObjectVersion) -> dict[str, Any]:
     }
 
 
-def parse_s3_record(raw: Any, index: int) -> ObjectVersion:
+def parse_s3_record(raw: Any, index: int, *, write_shards: int = 1) -> ObjectVersion:
     try:
         _validate_s3_record(raw)
     except fastjsonschema.JsonSchemaValueException as error:
@@ -234,17 +240,23 @@ def parse_s3_record(raw: Any, index: int) -> ObjectVersion:
         event_time=_parse_event_time(record.event_time, index),
         source="s3",
         s3_request_id=(raw.get("responseElements") or {}).get("x-amz-request-id"),
+        write_shards=write_shards,
     )
 
 
 def record_notification(
-    records: Sequence[Any], writer: RecordWriter, *, now: datetime, ttl_days: int
+    records: Sequence[Any],
+    writer: RecordWriter,
+    *,
+    now: datetime,
+    ttl_days: int,
+    write_shards: int = 1,
 ) -> BatchOutcome:
     """Write every well-formed record; collect, never skip, the ones that fail."""
     outcome = BatchOutcome()
     for index, raw in enumerate(records):
         try:
-            version = parse_s3_record(raw, index)
+            version = parse_s3_record(raw, index, write_shards=write_shards)
         except MalformedEventError as error:
             outcome.failures.append(RecordFailure(index, str(error), retryable=False))
             continue
@@ -276,7 +288,7 @@ def unexpected_failure(index: int, error: Exception) -> RecordFailure:
 
 
 def record_workflow_object(
-    payload: Any, writer: RecordWriter, *, now: datetime, ttl_days: int
+    payload: Any, writer: RecordWriter, *, now: datetime, ttl_days: int, write_shards: int = 1
 ) -> dict[str, Any]:
     """Record the object the workflow validated; raise on bad input or a failed write."""
     check = check_object(payload, root="object")
@@ -292,6 +304,7 @@ def record_workflow_object(
         event_name=WORKFLOW_EVENT_NAME,
         event_time=now,
         source="workflow",
+        write_shards=write_shards,
     )
     created = writer.put_if_absent(to_item(version, recorded_at=now, ttl_days=ttl_days))
     return {"record_id": version.record_id, "created": created}
