@@ -70,6 +70,15 @@ class RecordsTableProps:
             raise ValueError(
                 "index_read_capacity and index_write_capacity apply only to PROVISIONED"
             )
+        if (
+            provisioned
+            and self.index_write_capacity is not None
+            and self.index_write_capacity < (self.write_capacity or 0)
+        ):
+            raise ValueError(
+                "index_write_capacity must be at least write_capacity: every record also "
+                "writes the index, and a throttled index throttles the table's writes"
+            )
 
     @property
     def index_reads(self) -> int | None:

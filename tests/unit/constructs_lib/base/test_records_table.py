@@ -118,6 +118,15 @@ def test_unprotected_table_can_be_destroyed(synth: SynthFn) -> None:
             {"index_write_capacity": 5},
             "index_read_capacity and index_write_capacity apply only to PROVISIONED",
         ),
+        (
+            {
+                "billing_mode": "PROVISIONED",
+                "read_capacity": 5,
+                "write_capacity": 10,
+                "index_write_capacity": 9,
+            },
+            "index_write_capacity must be at least write_capacity",
+        ),
     ],
 )
 def test_capacity_must_match_billing_mode(overrides: dict[str, Any], message: str) -> None:
