@@ -23,6 +23,10 @@ PYTEST_WORKERS ?= 4
 TEST_TIMEOUT ?= 60m
 # make plan-review BASE=origin/main: plan the working tree against a deployment of that commit.
 BASE ?=
+# make plan-review PLAN_TARGET=aws: plan against AWS (credentials from the environment).
+PLAN_TARGET ?= emulator
+# make apply-reviewed REVIEWED=<file>: the plan fingerprint a pull request's review recorded.
+REVIEWED ?=
 # make emulator PORT=5000: where the local cloud listens (4566 is what LocalStack users expect).
 PORT ?= 4566
 # Where make run and make up keep the synthesized stacks and Terraform's working files.
@@ -32,17 +36,25 @@ RUN := pipenv run
 ENV ?=
 
 .PHONY: help setup python-deps node-deps system-deps tf-config layer synth lint test \
-        unit-test run up emulator deploy diff destroy output plan-review drift-check diagram bench clean
+        unit-test run up emulator deploy diff destroy output plan-review plan-fingerprint \
+        apply-reviewed lint-deps drift-check diagram bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-setup: python-deps node-deps system-deps tf-config layer ## Install everything the other targets need
+setup: python-deps lint-deps node-deps system-deps tf-config layer ## Install everything the other targets need
 
 python-deps: .venv/.synced
 .venv/.synced: Pipfile.lock
 	@command -v pipenv >/dev/null || python3 -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
 	pipenv sync --dev
+	@touch $@
+
+# actionlint for the GitHub Actions workflows: a binary wheel, hash-pinned outside the Pipfile
+# so adding it did not relock the Python pins (tools/ci/requirements-lint.txt says why).
+lint-deps: .venv/.lint-deps
+.venv/.lint-deps: tools/ci/requirements-lint.txt .venv/.synced
+	.venv/bin/python -m pip install --quiet --no-deps --only-binary=:all: --require-hashes -r $<
 	@touch $@
 
 node-deps: node_modules/.package-lock.json
@@ -62,10 +74,11 @@ layer: python-deps ## Build the Lambda dependency layer into build/layer (and it
 synth: setup ## Synthesize every stack into cdktf.out
 	$(RUN) python main.py
 
-lint: python-deps ## ruff (lint and format) and mypy
+lint: python-deps lint-deps ## ruff (lint and format), mypy, and jactionlint on .github/
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy .
+	$(RUN) python -m tools.ci.workflow_lint
 
 test: setup lint ## Lint, types and every test (unit, terraform validate, checkov, local cloud)
 	timeout --signal=INT --kill-after=2m $(TEST_TIMEOUT) \
@@ -95,8 +108,15 @@ destroy: setup ## Destroy one stack: make destroy ENV=dev (staging, prod, bootst
 output: setup ## Print one deployed stack's outputs: make output ENV=dev
 	@$(RUN) python -m tools.cdktf_run output --env "$(ENV)"
 
-plan-review: setup ## Plan dev on the emulator (BASE=<git rev>: against that commit's deployment)
-	$(RUN) python -m tools.ci.plan_review --env dev --emulator $(if $(BASE),--base $(BASE))
+plan-review: setup ## Plan ENV (default dev) on the emulator (BASE=<git rev>: against that commit's deployment; PLAN_TARGET=aws: on AWS)
+	@case "$(PLAN_TARGET)" in emulator|aws) ;; *) echo "PLAN_TARGET must be emulator or aws, not '$(PLAN_TARGET)'" >&2; exit 2;; esac
+	$(RUN) python -m tools.ci.plan_review --env $(or $(ENV),dev) $(if $(filter emulator,$(PLAN_TARGET)),--emulator) $(if $(BASE),--base $(BASE))
+
+plan-fingerprint: python-deps ## Write build/plan-review/ENV/plan.fingerprint.json from that review's plan.json
+	$(RUN) python -m tools.ci.plan_fingerprint write --env $(or $(ENV),dev)
+
+apply-reviewed: setup ## Apply ENV's plan from make plan-review PLAN_TARGET=aws if it matches REVIEWED=<plan.fingerprint.json>
+	$(RUN) python -m tools.ci.plan_fingerprint apply --env "$(ENV)" --reviewed "$(REVIEWED)"
 
 drift-check: setup ## Apply dev (with the VPC) to moto, plan again, explain every difference
 	$(RUN) python -m tools.ci.drift_check --with-network

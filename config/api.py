@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from constructs_lib.aws_limits import (
+    API_GATEWAY_ACCOUNT_BURST_LIMIT,
+    API_GATEWAY_ACCOUNT_RATE_LIMIT,
     WAF_RATE_LIMIT_RANGE,
+    WAF_RATE_WINDOW_SECONDS,
     require_bool,
     require_int_range,
     require_one_of,
@@ -42,6 +45,14 @@ DEFAULT_AUTH: ApiAuth = "iam"
 DEFAULT_WEB_ACL_RATE_LIMIT = 2000
 # Items per page of GET /records unless the caller asks for fewer.
 DEFAULT_MAX_PAGE_SIZE = 100
+# The production seed's prod stage and usage plan: 10,000 requests/s with bursts of 5,000,
+# API Gateway's own account-level limit per region, so the stage cuts nothing the account allows.
+PROD_THROTTLE = ThrottleSettings(
+    rate_limit=API_GATEWAY_ACCOUNT_RATE_LIMIT, burst_limit=API_GATEWAY_ACCOUNT_BURST_LIMIT
+)
+# The production seed's usage plan: 1,000,000 requests per API key per month (applies when
+# auth is "api_key"; SigV4 callers have no key and only the stage throttle).
+PROD_QUOTA = QuotaSettings(limit=1_000_000, period="MONTH")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,11 +121,25 @@ class ApiSettings:
             require_int_range(
                 f"{prefix}.web_acl_rate_limit", self.web_acl_rate_limit, WAF_RATE_LIMIT_RANGE
             )
-        require_bool(f"{prefix}.open_read_access", self.open_read_access)
         self.throttle.validate(f"{prefix}.throttle")
+        self._check_web_acl_below_stage(prefix)
+        require_bool(f"{prefix}.open_read_access", self.open_read_access)
         self.quota.validate(f"{prefix}.quota")
         self._validate_jwt(prefix)
         require_int_range(f"{prefix}.max_page_size", self.max_page_size, MAX_PAGE_SIZE_RANGE)
+
+    def _check_web_acl_below_stage(self, prefix: str) -> None:
+        """One client IP must be stopped by the web ACL before it alone fills the stage."""
+        if self.web_acl_rate_limit is None:
+            return
+        stage_per_window = self.throttle.rate_limit * WAF_RATE_WINDOW_SECONDS
+        if self.web_acl_rate_limit > stage_per_window:
+            raise ValueError(
+                f"{prefix}.web_acl_rate_limit {self.web_acl_rate_limit:,} per IP per 5 minutes "
+                f"is above what the whole stage admits ({stage_per_window:,.0f} at "
+                f"{prefix}.throttle.rate_limit {self.throttle.rate_limit:g}/s): the per-IP rule "
+                "could never block anyone; lower it or raise the stage throttle"
+            )
 
     def _validate_jwt(self, prefix: str) -> None:
         if self.jwt_issuer is None:

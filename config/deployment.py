@@ -25,6 +25,9 @@ PIPELINE_INGEST_PATH     "workflow" or "queue" overrides every synthesized envir
 PIPELINE_ALARM_EMAIL, PIPELINE_ALARM_HTTPS_URL, PIPELINE_ALARM_TOPIC_ARN
                          comma-separated alarm subscribers added to every synthesized
                          environment (constructs_lib.specs.AlarmSubscribers)
+PIPELINE_GITHUB_REPOSITORY  owner/name of the GitHub repository whose Actions workflows may plan
+                         (pull requests) and apply (GitHub environments) through OIDC roles the
+                         bootstrap creates; unset (default) creates no OIDC provider and no roles
 AWS_ENDPOINT_URL         when set, every AWS call (provider and backend) goes to this emulator
 """
 
@@ -41,7 +44,7 @@ from urllib.parse import urlsplit
 from config.emulator import AWS_INTENT, DeploymentIntent, EmulatorProfile
 from config.environments import DEFAULT_PROJECT, DEFAULT_REGION, ENVIRONMENT_NAMES
 from config.ingest import INGEST_PATH_VARIABLE, IngestPath, parse_ingest_path
-from constructs_lib.specs import AlarmSubscribers
+from constructs_lib.specs import GITHUB_REPOSITORY_VARIABLE, AlarmSubscribers, GithubRepository
 
 StateBackendKind = Literal["s3", "local"]
 
@@ -99,6 +102,8 @@ class DeploymentTarget:
     alarm_subscribers: AlarmSubscribers = field(default_factory=AlarmSubscribers)
     # Environment name -> AWS account ID from PIPELINE_ACCOUNT_ID_<ENV>; overrides the profile's.
     account_ids: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # The repository whose workflows get OIDC plan and apply roles; None creates none.
+    github_repository: GithubRepository | None = None
 
     @property
     def bootstrap_account_id(self) -> str | None:
@@ -152,6 +157,7 @@ class DeploymentTarget:
             alarm_subscribers = AlarmSubscribers.from_environ(environ)
         except ValueError as error:
             raise ConfigError(str(error)) from None
+        github_repository = _parse_github_repository(environ.get(GITHUB_REPOSITORY_VARIABLE))
         return cls(
             environments=environments,
             region=region,
@@ -162,6 +168,7 @@ class DeploymentTarget:
             ingest_path=ingest_path,
             alarm_subscribers=alarm_subscribers,
             account_ids=MappingProxyType(account_ids),
+            github_repository=github_repository,
         )
 
 
@@ -215,6 +222,17 @@ def _parse_lock_table(name: str | None) -> str | None:
             "letters, digits, '_', '-' or '.', or leave it unset to lock with S3 lock files only"
         )
     return name
+
+
+def _parse_github_repository(raw: str | None) -> GithubRepository | None:
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return GithubRepository.parse(raw)
+    except ValueError as error:
+        raise ConfigError(
+            f"{GITHUB_REPOSITORY_VARIABLE}: {error}, e.g. my-org/event-pipeline"
+        ) from None
 
 
 def _parse_accounts(environ: Mapping[str, str]) -> dict[str, str]:

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pipeline_common.environment import RECORD_TTL_DAYS, RECORD_WRITE_SHARDS
 
-from config.api import ApiSettings
+from config.api import PROD_QUOTA, PROD_THROTTLE, ApiSettings
 from config.backup import BackupSettings
 from config.functions import FunctionSizes
 from config.ingest import DEFAULT_INGEST_PATH, INGEST_PATHS, IngestPath, IngestQueueSettings
@@ -25,8 +25,12 @@ from config.operations import OperationsSettings
 from config.workflow import WorkflowSettings
 from constructs_lib.aws_limits import (
     KMS_DELETION_WINDOW_DAYS_RANGE,
+    LAMBDA_ACCOUNT_CONCURRENCY,
+    LAMBDA_UNRESERVED_CONCURRENCY_MIN,
+    TAGS_PER_RESOURCE_MAX,
     check_log_retention,
     check_region,
+    check_tags,
     require_int,
     require_one_of,
 )
@@ -50,6 +54,16 @@ LOG_LEVELS: tuple[LogLevel, ...] = ("DEBUG", "INFO", "WARNING", "ERROR")
 DEFAULT_LOG_LEVEL: LogLevel = "INFO"
 # One partition key per day (the unsharded layout): enough below 1,000 records per second.
 DEFAULT_RECORD_WRITE_SHARDS = 1
+
+# Seed 002 expires access-log objects after 90 days: long enough to investigate an incident a
+# quarter back, and logs of every request are not kept (and paid for) forever.
+DEFAULT_ACCESS_LOG_EXPIRATION_DAYS = 90
+# The production seed tagged every resource team-number=2 for its cost reports. Its other tag,
+# project, is our built-in Project tag (the project's name): IAM compares tag keys without case,
+# so a second "project" key would fail on every role.
+SEED_TAGS: Mapping[str, str] = MappingProxyType({"team-number": "2"})
+# Tags the constructs set on single resources (Name, Tier); environment tags must not collide.
+RESOURCE_TAG_KEYS = ("Name", "Tier")
 
 _PROJECT_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,14}[a-z0-9]$")
 _ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
@@ -94,7 +108,11 @@ class EnvironmentConfig:
     # Noncurrent object versions are kept this long for recovery, then expire.
     noncurrent_version_expiration_days: int = 30
     api: ApiSettings = field(default_factory=ApiSettings)
-    extra_tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # Added to the built-in tags (see ``tags``) on every resource through default_tags.
+    extra_tags: Mapping[str, str] = field(default_factory=lambda: SEED_TAGS)
+    # Days until a current access-log object expires (its noncurrent version follows after
+    # noncurrent_version_expiration_days).
+    access_log_expiration_days: int = DEFAULT_ACCESS_LOG_EXPIRATION_DAYS
     operations: OperationsSettings = field(default_factory=OperationsSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
     workflow: WorkflowSettings = field(default_factory=WorkflowSettings)
@@ -142,6 +160,15 @@ class EnvironmentConfig:
         require_int(
             "noncurrent_version_expiration_days", self.noncurrent_version_expiration_days, 1, 3650
         )
+        require_int("access_log_expiration_days", self.access_log_expiration_days, 1, 3650)
+        built_in = tuple(self._built_in_tags) + RESOURCE_TAG_KEYS
+        check_tags(
+            "extra_tags",
+            self.extra_tags,
+            reserved_keys=built_in,
+            max_count=TAGS_PER_RESOURCE_MAX - len(built_in),
+        )
+        self._check_reserved_concurrency()
         require_int(
             "key_deletion_window_days",
             self.key_deletion_window_days,
@@ -152,20 +179,41 @@ class EnvironmentConfig:
         if self.name != "dev" and not self.deletion_protection:
             raise ValueError(f"deletion_protection must stay on in {self.name}")
 
+    def _check_reserved_concurrency(self) -> None:
+        # Every function counts, deployed or not: switching the ingest path must not be what
+        # pushes the account over.
+        sizes = self.functions
+        reserved = {
+            name: sizing.reserved_concurrency
+            for name in ("processor", "api", "validate", "notify", "maintenance")
+            if (sizing := getattr(sizes, name)).reserved_concurrency is not None
+        }
+        allowed = LAMBDA_ACCOUNT_CONCURRENCY - LAMBDA_UNRESERVED_CONCURRENCY_MIN
+        if sum(reserved.values()) > allowed:
+            listed = ", ".join(f"{name} {count}" for name, count in reserved.items())
+            raise ValueError(
+                f"functions reserve {sum(reserved.values())} concurrent executions ({listed}); "
+                f"Lambda lets an account of {LAMBDA_ACCOUNT_CONCURRENCY:,} reserve at most "
+                f"{allowed}, keeping {LAMBDA_UNRESERVED_CONCURRENCY_MIN} unreserved"
+            )
+
     @property
     def name_prefix(self) -> str:
         return f"{self.project}-{self.name}"
 
     @property
-    def tags(self) -> dict[str, str]:
-        """Tags applied to every resource through the provider's default_tags."""
+    def _built_in_tags(self) -> dict[str, str]:
         return {
-            **self.extra_tags,
             "Environment": self.name,
             "Project": self.project,
             "Owner": self.owner,
             "ManagedBy": "cdktf",
         }
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """Tags applied to every resource through the provider's default_tags."""
+        return {**self.extra_tags, **self._built_in_tags}
 
 
 def build_environments(
@@ -269,8 +317,9 @@ def build_environments(
                     processor=FunctionSettings(
                         memory_mb=1024, timeout_seconds=60, reserved_concurrency=100
                     ),
+                    # The stage's 10,000 requests/s at about 50 ms each (tools/capacity.py).
                     api=FunctionSettings(
-                        memory_mb=512, timeout_seconds=10, reserved_concurrency=50
+                        memory_mb=512, timeout_seconds=10, reserved_concurrency=500
                     ),
                 ),
                 table=TableSettings(
@@ -290,8 +339,9 @@ def build_environments(
                 operations=OperationsSettings(),
                 api=ApiSettings(
                     cors_allowed_origins=("https://app.example.com",),
-                    throttle=ThrottleSettings(rate_limit=200, burst_limit=400),
-                    quota=QuotaSettings(limit=1_000_000, period="DAY"),
+                    # The production seed's stage throttle and monthly usage-plan quota.
+                    throttle=PROD_THROTTLE,
+                    quota=PROD_QUOTA,
                 ),
             ),
         }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 # --- Lambda (Lambda Developer Guide, "Lambda quotas") ---------------------------------------
 LAMBDA_MEMORY_MB_RANGE = (128, 10_240)
@@ -26,6 +26,12 @@ LAMBDA_ASYNC_EVENT_AGE_SECONDS_RANGE = (60, 21_600)
 # --- API Gateway ("Amazon API Gateway quotas") ---------------------------------------------
 # A REST API stops waiting for its integration after 29 s; a longer Lambda timeout is wasted.
 API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29
+# The account-level throttle per region, across all APIs: 10,000 requests per second with a
+# token bucket of 5,000 (a soft limit). A stage above it is throttled by the account anyway.
+API_GATEWAY_ACCOUNT_RATE_LIMIT = 10_000
+API_GATEWAY_ACCOUNT_BURST_LIMIT = 5_000
+# A WAFv2 rate-based rule counts requests over a 5-minute window.
+WAF_RATE_WINDOW_SECONDS = 300
 
 # --- CloudWatch Logs (PutRetentionPolicy API reference) -------------------------------------
 LOG_RETENTION_DAYS_ALLOWED = frozenset(
@@ -66,6 +72,9 @@ LAMBDA_SQS_DEFAULT_MAX_CONCURRENCY = 1_250
 # Concurrent executions per account and region by default ("Lambda quotas"): what functions
 # without reserved concurrency share.
 LAMBDA_ACCOUNT_CONCURRENCY = 1_000
+# Lambda keeps this much of the account's concurrency unreserved ("Configuring reserved
+# concurrency"): reservations beyond LAMBDA_ACCOUNT_CONCURRENCY minus this are refused.
+LAMBDA_UNRESERVED_CONCURRENCY_MIN = 100
 
 # --- S3 ("Bucket naming rules"; "Amazon S3 objects overview") -------------------------------
 S3_BUCKET_NAME_LENGTH_RANGE = (3, 63)
@@ -101,6 +110,15 @@ DYNAMODB_WRITE_UNIT_ITEM_BYTES = 1_024
 
 # --- KMS (ScheduleKeyDeletion API reference) ------------------------------------------------
 KMS_DELETION_WINDOW_DAYS_RANGE = (7, 30)
+
+# --- Tags ("Tagging AWS resources": tag naming limits and requirements) ---------------------
+TAG_KEY_LENGTH_RANGE = (1, 128)
+TAG_VALUE_LENGTH_MAX = 256
+TAGS_PER_RESOURCE_MAX = 50
+# Letters, digits and spaces in any script, and _ . : / = + - @ (the set every service accepts).
+_TAG_TEXT_PATTERN = re.compile(r"[\w .:/=+\-@]*")
+# Keys starting with aws: are AWS's own and cannot be set.
+TAG_RESERVED_KEY_PREFIX = "aws:"
 
 # --- VPC ("Amazon VPC quotas"; VPC CIDR blocks) ---------------------------------------------
 # AWS accepts /16 to /28; /24 is the smallest that still gives each of four subnets 59 IPs.
@@ -250,3 +268,49 @@ def check_vpc_cidr(field_name: str, cidr: str) -> ipaddress.IPv4Network:
             f"got /{network.prefixlen}"
         )
     return network
+
+
+def check_tags(
+    field_name: str,
+    tags: Mapping[str, str],
+    *,
+    reserved_keys: Sequence[str] = (),
+    max_count: int = TAGS_PER_RESOURCE_MAX,
+) -> None:
+    """Raise ValueError naming ``field_name`` unless every AWS service accepts these tags.
+
+    Keys are compared case-insensitively, with each other and with ``reserved_keys`` (tags
+    set elsewhere on the same resources): IAM treats ``Project`` and ``project`` as one key
+    and refuses a role that carries both.
+    """
+    if isinstance(tags, str) or not isinstance(tags, Mapping):
+        raise ValueError(f"{field_name} must map tag keys to values, got {tags!r}")
+    if len(tags) > max_count:
+        raise ValueError(f"{field_name} has {len(tags)} tags; at most {max_count} fit")
+    seen = {key.lower(): key for key in reserved_keys}
+    low, high = TAG_KEY_LENGTH_RANGE
+    for key, value in tags.items():
+        if not isinstance(key, str) or not low <= len(key) <= high:
+            raise ValueError(f"{field_name} key {key!r} must be {low}-{high} characters")
+        if not isinstance(value, str) or len(value) > TAG_VALUE_LENGTH_MAX:
+            raise ValueError(
+                f"{field_name}[{key!r}] must be text of at most {TAG_VALUE_LENGTH_MAX} "
+                f"characters, got {value!r}"
+            )
+        for kind, text in (("key", key), ("value", value)):
+            if not _TAG_TEXT_PATTERN.fullmatch(text):
+                raise ValueError(
+                    f"{field_name} {kind} {text!r} may hold only letters, digits, spaces and "
+                    "_ . : / = + - @"
+                )
+        if key.lower().startswith(TAG_RESERVED_KEY_PREFIX):
+            raise ValueError(
+                f"{field_name} key {key!r} starts with {TAG_RESERVED_KEY_PREFIX!r}, which AWS "
+                "reserves for its own tags"
+            )
+        if key.lower() in seen:
+            raise ValueError(
+                f"{field_name} key {key!r} collides with {seen[key.lower()]!r}: AWS (IAM) "
+                "compares tag keys without case"
+            )
+        seen[key.lower()] = key

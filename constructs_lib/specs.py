@@ -335,3 +335,43 @@ class AlarmSubscribers:
                 detail = str(error).split(" ", 1)[1]
                 raise ValueError(f"{variable} {detail}") from None
         return subscribers
+
+
+# The synth-time variable naming the GitHub repository whose workflows may plan and apply.
+GITHUB_REPOSITORY_VARIABLE = "PIPELINE_GITHUB_REPOSITORY"
+# GitHub's rules: an owner is 1-39 letters, digits and single inner hyphens; a repository
+# name is 1-100 letters, digits, ".", "_" and "-" (and never "." or "..").
+_GITHUB_OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
+_GITHUB_REPO = re.compile(r"[A-Za-z0-9._-]{1,100}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class GithubRepository:
+    """One GitHub repository, spelled exactly as its OIDC token's ``sub`` claim spells it."""
+
+    owner: str
+    name: str
+
+    def __post_init__(self) -> None:
+        if not _GITHUB_OWNER.fullmatch(self.owner):
+            raise ValueError(
+                f"github repository owner {self.owner!r} is not a GitHub user or organization "
+                "name (1-39 letters, digits and single inner hyphens)"
+            )
+        if not _GITHUB_REPO.fullmatch(self.name) or self.name in (".", ".."):
+            raise ValueError(
+                f"github repository name {self.name!r} is not a GitHub repository name "
+                "(1-100 letters, digits, '.', '_' and '-'; no wildcards)"
+            )
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    @classmethod
+    def parse(cls, text: str) -> GithubRepository:
+        """``owner/name`` as GitHub shows it; ValueError naming what is wrong."""
+        owner, slash, name = text.strip().partition("/")
+        if not slash:
+            raise ValueError(f"github repository {text!r} must be written owner/name")
+        return cls(owner=owner, name=name)

@@ -1,4 +1,4 @@
-"""The account-level stack: remote state (bucket and key) and account-wide settings.
+"""The account-level stack: remote state (bucket and key), account-wide settings, CI access.
 
 Apply it once per account, with local state, before any environment stack (README: First run).
 Settings that exist once per account and region, such as API Gateway's CloudWatch role, live
@@ -17,6 +17,7 @@ from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from constructs import Construct
 
 from config.deployment import DeploymentTarget, state_key_alias
+from config.environments import SEED_TAGS
 from constructs_lib.addresses import forget_resources, logical_id
 from constructs_lib.base.api_gateway_account import (
     ApiGatewayAccountLogging,
@@ -26,6 +27,11 @@ from constructs_lib.base.aws_provider import AwsProviderProps, PipelineAwsProvid
 from constructs_lib.base.encryption_key import EncryptionKey, EncryptionKeyProps
 from constructs_lib.base.secure_bucket import SecureBucket, SecureBucketProps, access_log_sink
 from constructs_lib.base.state_lock_table import StateLockTable, StateLockTableProps
+from constructs_lib.pipeline.github_actions_access import (
+    GithubActionsAccess,
+    GithubActionsAccessProps,
+)
+from stacks.names import pipeline_stack_id
 
 # Old state versions are the undo button for a bad apply; keep them a quarter.
 STATE_VERSION_RETENTION_DAYS = 90
@@ -59,7 +65,8 @@ class BootstrapStack(TerraformStack):
             "provider",
             props=AwsProviderProps(
                 region=state.region,
-                default_tags={"Project": target.project, "Owner": "platform-team",
+                # The environments' seed tags too: the state and its key are the product's.
+                default_tags={**SEED_TAGS, "Project": target.project, "Owner": "platform-team",
                               "Environment": "shared", "ManagedBy": "cdktf"},
                 allowed_account_id=target.bootstrap_account_id,
                 endpoint=intent.endpoint,
@@ -128,6 +135,24 @@ class BootstrapStack(TerraformStack):
                 role_name=f"{target.project}-apigateway-cloudwatch", region=state.region
             ),
         )
+        # CI's OIDC roles, only for a named repository (PIPELINE_GITHUB_REPOSITORY).
+        self.github_actions: GithubActionsAccess | None = None
+        if target.github_repository is not None:
+            self.github_actions = GithubActionsAccess(
+                self,
+                "github-actions",
+                props=GithubActionsAccessProps(
+                    repository=target.github_repository,
+                    project=target.project,
+                    state_keys={
+                        name: state.state_key(pipeline_stack_id(name))
+                        for name in target.environments
+                    },
+                    state_bucket=state.bucket,
+                    state_key_arn=key.key.arn,
+                    lock_table=state.lock_table,
+                ),
+            )
         TerraformOutput(self, "state_bucket_name", value=self.state_bucket.bucket.id)
         TerraformOutput(self, "state_bucket_arn", value=self.state_bucket.bucket.arn)
         TerraformOutput(self, "state_key_arn", value=key.key.arn)

@@ -93,6 +93,7 @@ class PipelineStack(AddressPinningStack):
                 deletion_protection=config.deletion_protection,
                 force_destroy=config.force_destroy,
                 noncurrent_version_expiration_days=config.noncurrent_version_expiration_days,
+                access_log_expiration_days=config.access_log_expiration_days,
                 log_retention_days=config.log_retention_days,
                 log_level=config.log_level,
                 deny_insecure_transport=intent.deny_insecure_transport,

@@ -13,6 +13,8 @@ from constructs_lib import speedups
 from tools.ci.terraform import synth_app
 
 EVENTS_DIR = Path(__file__).resolve().parent / "events"
+# The repository the production-shaped synth gives CI roles to (PIPELINE_GITHUB_REPOSITORY).
+CI_REPO = "acme-platform/event-pipeline"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -27,8 +29,11 @@ os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
 @pytest.fixture(scope="session")
 def synthesized_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every stack of the production-shaped app (S3 backend, real AWS endpoints)."""
-    return synth_app(tmp_path_factory.mktemp("synth"))
+    """Every stack of the production-shaped app (S3 backend, real AWS endpoints, CI roles).
+
+    The bootstrap's GitHub OIDC roles are on, so checkov and terraform validate check them.
+    """
+    return synth_app(tmp_path_factory.mktemp("synth"), {"PIPELINE_GITHUB_REPOSITORY": CI_REPO})
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,8 @@ from config.ingest import (
     WORKFLOW_TRANSITIONS_PER_OBJECT,
 )
 from constructs_lib.aws_limits import (
+    API_GATEWAY_ACCOUNT_BURST_LIMIT,
+    API_GATEWAY_ACCOUNT_RATE_LIMIT,
     DYNAMODB_ON_DEMAND_TABLE_READ_UNITS_PER_SECOND,
     DYNAMODB_ON_DEMAND_TABLE_WRITE_UNITS_PER_SECOND,
     DYNAMODB_PARTITION_WRITE_UNITS_PER_SECOND,
@@ -221,6 +223,12 @@ def _api_limits(env: EnvironmentConfig) -> tuple[Limit, ...]:
             "API stage throttle",
             math.floor(env.api.throttle.rate_limit),
             f"rate {env.api.throttle.rate_limit:g}/s",
+        ),
+        Limit(
+            "API Gateway account throttle",
+            API_GATEWAY_ACCOUNT_RATE_LIMIT,
+            f"{API_GATEWAY_ACCOUNT_RATE_LIMIT:,}/s, burst {API_GATEWAY_ACCOUNT_BURST_LIMIT:,}, "
+            "per account and region",
         ),
         Limit(
             "API function concurrency",

@@ -19,6 +19,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
     S3BucketLifecycleConfigurationRule,
     S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleExpiration,
     S3BucketLifecycleConfigurationRuleFilter,
     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
 )
@@ -65,6 +66,8 @@ class SecureBucketProps:
     # Adds Terraform prevent_destroy so a plan can never delete the bucket.
     prevent_destroy: bool = True
     noncurrent_version_expiration_days: int = DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS
+    # Days until a current object expires (becomes noncurrent); None keeps current objects.
+    current_version_expiration_days: int | None = None
     abort_incomplete_upload_days: int = DEFAULT_ABORT_INCOMPLETE_UPLOAD_DAYS
     # Why no S3 event notification is configured, when none is; None if one will be.
     no_event_notifications_reason: str | None = None
@@ -94,6 +97,15 @@ class SecureBucketProps:
             raise ValueError("force_destroy contradicts prevent_destroy; turn one off")
         if self.noncurrent_version_expiration_days < 1:
             raise ValueError("noncurrent_version_expiration_days must be at least 1")
+        if self.current_version_expiration_days is not None and (
+            isinstance(self.current_version_expiration_days, bool)
+            or not isinstance(self.current_version_expiration_days, int)
+            or self.current_version_expiration_days < 1
+        ):
+            raise ValueError(
+                "current_version_expiration_days must be a whole number of days of at least 1, "
+                f"got {self.current_version_expiration_days!r}"
+            )
         if self.abort_incomplete_upload_days < 1:
             raise ValueError("abort_incomplete_upload_days must be at least 1")
 
@@ -161,7 +173,8 @@ class SecureBucket(Construct):
                             days_after_initiation=props.abort_incomplete_upload_days
                         )
                     ],
-                )
+                ),
+                *self._current_expiration_rules(props),
             ],
             depends_on=[self.versioning],
         )
@@ -197,6 +210,26 @@ class SecureBucket(Construct):
             if statements
             else None
         )
+
+    @staticmethod
+    def _current_expiration_rules(
+        props: SecureBucketProps,
+    ) -> list[S3BucketLifecycleConfigurationRule]:
+        if props.current_version_expiration_days is None:
+            return []
+        # Versioned: expiry adds a delete marker, and the object itself goes once noncurrent.
+        return [
+            S3BucketLifecycleConfigurationRule(
+                id="expire-current-objects",
+                status="Enabled",
+                filter=[S3BucketLifecycleConfigurationRuleFilter()],
+                expiration=[
+                    S3BucketLifecycleConfigurationRuleExpiration(
+                        days=props.current_version_expiration_days
+                    )
+                ],
+            )
+        ]
 
     def _encrypt(self, props: SecureBucketProps) -> None:
         if props.kms_key_arn is not None:
@@ -279,6 +312,7 @@ def access_log_sink(
     force_destroy: bool = False,
     prevent_destroy: bool = True,
     noncurrent_version_expiration_days: int = DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS,
+    expiration_days: int | None = None,
 ) -> SecureBucket:
     """The bucket other buckets write their server access logs to (SSE-S3, never processed)."""
     return SecureBucket(
@@ -294,6 +328,7 @@ def access_log_sink(
             force_destroy=force_destroy,
             prevent_destroy=prevent_destroy,
             noncurrent_version_expiration_days=noncurrent_version_expiration_days,
+            current_version_expiration_days=expiration_days,
             no_event_notifications_reason="Access logs are read on demand, never processed.",
         ),
     )

@@ -3,7 +3,8 @@
 Functions get two private subnets in two Availability Zones, each with its own route table.
 S3 and DynamoDB are reached through gateway endpoints whose policies admit only our buckets
 and tables; APIs without a gateway endpoint (SNS, for example) get interface endpoints with
-the same kind of policy. A NAT gateway, with the public subnet and internet gateway it needs,
+the same kind of policy; X-Ray's (``XRAY_ACCESS``) carries every function's trace segments.
+A NAT gateway, with the public subnet and internet gateway it needs,
 exists only when ``outbound_internet`` asks for it. The functions' security group allows
 HTTPS (443) out and nothing else, the VPC's default security group is stripped of all rules,
 and flow logs go to an encrypted log group with retention.
@@ -149,6 +150,15 @@ class InterfaceEndpointAccess:
             raise ValueError(f"{field_name}.resources must name at least one ARN")
 
 
+# What the functions' X-Ray daemon sends (the actions PythonFunction grants); X-Ray has no
+# resource-level permissions for them, hence "*".
+XRAY_ACCESS = InterfaceEndpointAccess(
+    service="xray",
+    actions=("xray:PutTraceSegments", "xray:PutTelemetryRecords"),
+    resources=("*",),
+)
+
+
 @dataclass(frozen=True, kw_only=True)
 class PrivateNetworkProps:
     name_prefix: str
@@ -271,6 +281,15 @@ class PrivateNetwork(Construct):
     @property
     def private_subnet_ids(self) -> list[str]:
         return [subnet.id for subnet in self.private_subnets]
+
+    @property
+    def routed_services(self) -> frozenset[str]:
+        """Short names of the AWS services reachable through an endpoint of this VPC."""
+        return frozenset({*self.gateway_endpoints, *self.interface_endpoints})
+
+    @property
+    def outbound_internet(self) -> bool:
+        return self._props.outbound_internet
 
     @property
     def function_placement(self) -> VpcPlacement:

@@ -37,11 +37,16 @@ from constructs_lib.base.records_table import RecordsTable, RecordsTableProps
 from constructs_lib.base.secure_bucket import SecureBucket, access_log_sink
 from constructs_lib.patterns.alarms import MetricRef, queue_alarm_specs, table_alarm_specs
 from constructs_lib.patterns.dashboard import Graph
-from constructs_lib.patterns.private_network import PrivateNetwork, PrivateNetworkProps
+from constructs_lib.patterns.private_network import (
+    XRAY_ACCESS,
+    PrivateNetwork,
+    PrivateNetworkProps,
+)
 from constructs_lib.patterns.s3_queue_trigger import S3_PRINCIPAL
 from constructs_lib.patterns.schedule import EVENTBRIDGE_PRINCIPAL
 from constructs_lib.patterns.state_machine import LOG_DELIVERY_PRINCIPAL
 from constructs_lib.pipeline.monitoring import AlarmGroup, AlarmPolicy, add_outputs
+from constructs_lib.pipeline.runtime_services import require_routes
 from constructs_lib.specs import FunctionSettings, TableSettings
 
 # One package per function: lambda_functions/<name>/handler.py.
@@ -116,6 +121,8 @@ class FoundationProps:
     # Lets `terraform destroy` empty buckets; only for throwaway data.
     force_destroy: bool
     noncurrent_version_expiration_days: int
+    # Days until a current access-log object expires; None keeps access logs forever.
+    access_log_expiration_days: int | None
     log_retention_days: int
     # Powertools' log level in every function.
     log_level: str
@@ -156,6 +163,7 @@ class Foundation(Construct):
             force_destroy=props.force_destroy,
             prevent_destroy=props.deletion_protection,
             noncurrent_version_expiration_days=props.noncurrent_version_expiration_days,
+            expiration_days=props.access_log_expiration_days,
         )
         self.records = RecordsTable(
             self,
@@ -195,6 +203,8 @@ class Foundation(Construct):
                     kms_key_arn=self.key.key.arn,
                     flow_log_retention_days=props.log_retention_days,
                     outbound_internet=props.network.outbound_internet,
+                    # Every function is traced; X-Ray has no gateway endpoint.
+                    interface_endpoints=(XRAY_ACCESS,),
                 ),
             )
             self.network.allow_dynamodb([self.records.table.arn])
@@ -225,8 +235,18 @@ class Foundation(Construct):
         statements: Sequence[DataAwsIamPolicyDocumentStatement],
         no_dead_letter_reason: str,
     ) -> PythonFunction:
-        """The function in lambda_functions/<name>, named <prefix>-<name>, under ``scope``."""
+        """The function in lambda_functions/<name>, named <prefix>-<name>, under ``scope``.
+
+        In the VPC, every service the function calls (runtime_services.FUNCTION_SERVICES) must
+        already have an endpoint, or the NAT gateway must be on: ValueError otherwise.
+        """
         props = self.props
+        if self.network is not None:
+            require_routes(
+                name,
+                endpoints=self.network.routed_services,
+                outbound_internet=self.network.outbound_internet,
+            )
         return PythonFunction(
             scope,
             name,

@@ -111,7 +111,7 @@ def test_private_subnets_span_two_zones_with_their_own_route_tables(
     )
 
 
-def test_endpoints_reach_only_the_pipelines_bucket_table_and_topic(
+def test_endpoints_reach_only_the_pipelines_bucket_table_topic_and_traces(
     isolated_dev: Deployment,
 ) -> None:
     ec2, outputs = isolated_dev.client("ec2"), isolated_dev.outputs
@@ -119,11 +119,13 @@ def test_endpoints_reach_only_the_pipelines_bucket_table_and_topic(
         Filters=[{"Name": "vpc-id", "Values": [outputs["vpc_id"]]}]
     )["VpcEndpoints"]
     by_service = {e["ServiceName"].rsplit(".", 1)[-1]: e for e in endpoints}
-    # Then S3 and DynamoDB have gateway endpoints on both private route tables
+    # Then S3 and DynamoDB have gateway endpoints on both private route tables, SNS and X-Ray
+    # interface endpoints
     assert {name: e["VpcEndpointType"] for name, e in by_service.items()} == {
         "s3": "Gateway",
         "dynamodb": "Gateway",
         "sns": "Interface",
+        "xray": "Interface",
     }
     private_tables = {
         table["RouteTableId"]
@@ -138,14 +140,16 @@ def test_endpoints_reach_only_the_pipelines_bucket_table_and_topic(
         "s3": [outputs["ingest_bucket_arn"], f"{outputs['ingest_bucket_arn']}/*"],
         "dynamodb": [outputs["records_table_arn"], f"{outputs['records_table_arn']}/index/*"],
         "sns": [outputs["notifications_topic_arn"]],
+        "xray": ["*"],
     }
     for service, resources in expected.items():
         (statement,) = json.loads(by_service[service]["PolicyDocument"])["Statement"]
         # IAM writes a single resource as a string and sorts lists
         found = statement["Resource"]
         assert sorted([found] if isinstance(found, str) else found) == sorted(resources), service
-    # And the interface endpoint sits in both private subnets
-    assert set(by_service["sns"]["SubnetIds"]) == set(outputs["private_subnet_ids"])
+    # And the interface endpoints sit in both private subnets
+    for service in ("sns", "xray"):
+        assert set(by_service[service]["SubnetIds"]) == set(outputs["private_subnet_ids"])
 
 
 def test_function_group_allows_https_out_only_and_the_default_group_nothing(

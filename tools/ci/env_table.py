@@ -104,9 +104,10 @@ _AUTH_LABELS = {"api_key": "API key (allowed in dev only)", "iam": "IAM (SigV4)"
 
 
 def _quota(env: EnvironmentConfig) -> str:
+    quota = f"{env.api.quota.limit:,} per API key per {env.api.quota.period.lower()}"
     if env.api.auth != "api_key":
-        return "no API keys (SigV4)"
-    return f"{env.api.quota.limit:,} per API key per {env.api.quota.period.lower()}"
+        return f"no API keys (SigV4); set for keys: {quota}"
+    return quota
 
 
 def _web_acl(env: EnvironmentConfig) -> str:
@@ -149,6 +150,11 @@ ROWS: tuple[Row, ...] = (
     ("Deletion protection", lambda e: _on_off(e.deletion_protection)),
     ("Buckets force_destroy", lambda e: _on_off(e.force_destroy)),
     ("Noncurrent object versions kept", lambda e: f"{e.noncurrent_version_expiration_days} days"),
+    ("Access-log objects expire after", lambda e: f"{e.access_log_expiration_days} days"),
+    (
+        "Tags besides Environment, Project, Owner, ManagedBy",
+        lambda e: ", ".join(f"`{k}={v}`" for k, v in e.extra_tags.items()) or "none",
+    ),
     ("API variants", lambda e: e.api.variants),
     (
         "REST API authorization",
@@ -156,7 +162,7 @@ ROWS: tuple[Row, ...] = (
     ),
     (
         "API throttle (rate / burst)",
-        lambda e: f"{e.api.throttle.rate_limit:g} / {e.api.throttle.burst_limit}",
+        lambda e: f"{e.api.throttle.rate_limit:,g} / {e.api.throttle.burst_limit:,}",
     ),
     ("API quota", _quota),
     ("REST web ACL (WAFv2)", _web_acl),
@@ -196,6 +202,151 @@ ROWS: tuple[Row, ...] = (
 )
 
 
+_WORKFLOW_ONLY = "Deployed only on the workflow ingest path, which dev runs."
+_FAIL_FAST = "Dev fails fast and quietly; staging and prod retry and keep events longer."
+_FIRST_OCCURRENCE = (
+    "Dev tolerates noise while code changes; staging and prod alarm on the first occurrence."
+)
+
+# Why each environment differs, for every row whose cells differ (a test holds it to that).
+WHY: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("Function `processor`: memory / timeout / reserved concurrency",),
+        "Sized to each environment's ingest: a developer's uploads, prod's queue path "
+        "rehearsed at a fifth of its concurrency, production volume (see Capacity).",
+    ),
+    (
+        ("Function `api`: memory / timeout / reserved concurrency",),
+        "Prod reserves 500 executions: its stage admits 10,000 requests/s at about 50 ms "
+        "each, and the processor cannot starve it; elsewhere the shared pool is ample.",
+    ),
+    (
+        (
+            "Function `validate`: memory / timeout / reserved concurrency",
+            "Function `notify`: memory / timeout / reserved concurrency",
+            "Workflow Lambda retries",
+            "Workflow failed executions ≥",
+            "Workflow timed-out executions ≥",
+        ),
+        _WORKFLOW_ONLY,
+    ),
+    (
+        ("Function log level",),
+        "DEBUG adds payload detail while developing; INFO is what on-call reads, at less cost.",
+    ),
+    (
+        ("Log retention",),
+        "Dev logs are throwaway; staging keeps a quarter for release investigations; prod "
+        "keeps a year for audits.",
+    ),
+    (
+        ("KMS key deletion window",),
+        "Dev data is throwaway; elsewhere a key deleted by mistake stays recoverable a month.",
+    ),
+    (
+        ("Records table",),
+        "Prod's steady traffic is cheaper on provisioned capacity with autoscaling; sparse dev "
+        "and staging traffic is cheaper on demand.",
+    ),
+    (
+        ("Record TTL",),
+        "Test records expire; prod's records are the product's data and are kept.",
+    ),
+    (
+        ("Deletion protection", "Buckets force_destroy"),
+        "Only dev holds throwaway data that may be torn down with its buckets.",
+    ),
+    (
+        ("Noncurrent object versions kept",),
+        "The recovery window grows with the value of the data.",
+    ),
+    (
+        ("API variants",),
+        "Dev deploys both front doors so both run on the local cloud; staging and prod run one.",
+    ),
+    (
+        ("REST API authorization",),
+        "The local gateway enforces API keys but not SigV4, and dev holds test data; an API "
+        "key is not authentication, so staging and prod callers sign with SigV4.",
+    ),
+    (
+        ("API throttle (rate / burst)",),
+        "Prod's stage is the production seed's (10,000 requests/s, bursts of 5,000: API "
+        "Gateway's account-level default); dev and staging serve a few developers and "
+        "testers, and a low limit stops a runaway client early.",
+    ),
+    (
+        ("API quota",),
+        "Only dev issues API keys (a day's quota stops a runaway test loop the same day); "
+        "prod's quota, the production seed's 1,000,000 a month, applies only if keys are used.",
+    ),
+    (
+        ("REST web ACL (WAFv2)",),
+        "Dev's throwaway data sits behind an API key and a quota; staging and prod face the "
+        "internet, and one IP is blocked long before it alone fills the stage.",
+    ),
+    (("CORS origins",), "Each environment lists the sites that call it."),
+    (
+        ("VPC isolation",),
+        "Dev stays out for fast iterations and destroys; staging has prod's isolation, so a "
+        "missing endpoint fails there first.",
+    ),
+    (
+        ("Ingest path",),
+        "Dev runs the workflow, each object an execution to read; staging and prod run the "
+        "queue, which absorbs bursts (see Capacity).",
+    ),
+    (
+        ("Ingest queue: batch / window / receives before DLQ",),
+        "Deployed only on the queue ingest path, which staging and prod run.",
+    ),
+    (("Async retries (processor, maintenance)", "Max async event age"), _FAIL_FAST),
+    (
+        ("Record write shards per day",),
+        "Each shard takes 1,000 writes per second: prod's 16 carry the 10,000 objects/s target "
+        "with room for hashing's unevenness, staging's 4 rehearse the merged day listing, and "
+        "dev keeps the unsharded key (each shard is one more Query per day listing).",
+    ),
+    (
+        ("Schedule enabled",),
+        "Dev's rule is deployed disabled: no daily run over throwaway data.",
+    ),
+    (
+        ("Alarm notifications", "Alarm subscribers", "Dashboard"),
+        "Dev's alarms are silent and it has no dashboard; staging and prod reach someone.",
+    ),
+    (
+        (
+            "Lambda errors ≥",
+            "Lambda throttles ≥",
+            "Processor p99 duration ≥",
+            "API 5XX share ≥",
+            "DynamoDB throttled requests ≥",
+            "DynamoDB system errors ≥",
+        ),
+        _FIRST_OCCURRENCE,
+    ),
+    (
+        ("API 4XX share ≥", "API p99 latency ≥"),
+        "Budgets tighten towards production's users; testers' bad requests make staging's "
+        "4XX noisier than prod's.",
+    ),
+)
+
+
+def reasons() -> dict[str, str]:
+    """Row label -> why the environments differ in it."""
+    return {label: why for labels, why in WHY for label in labels}
+
+
+def differing_rows(environments: Mapping[str, EnvironmentConfig]) -> list[str]:
+    return [
+        label
+        for label, value in ROWS
+        if len({value(environments[name]) for name in environments}) > 1
+    ]
+
+
 def render_table(environments: Mapping[str, EnvironmentConfig]) -> str:
     """The marked Markdown block: one column per environment, in promotion order."""
     names = list(environments)
@@ -207,7 +358,14 @@ def render_table(environments: Mapping[str, EnvironmentConfig]) -> str:
     for label, value in ROWS:
         cells = [value(environments[name]) for name in names]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    lines += ["", ALWAYS_ON_NOTE, END_MARKER]
+    lines += ["", ALWAYS_ON_NOTE, "", "Why the environments differ:", ""]
+    why = reasons()
+    grouped: dict[str, list[str]] = {}
+    for label in differing_rows(environments):
+        grouped.setdefault(why.get(label, "(no reason given)"), []).append(label)
+    for reason, labels in grouped.items():
+        lines.append(f"- **{', '.join(labels)}**: {reason}")
+    lines.append(END_MARKER)
     return "\n".join(lines) + "\n"
 
 

@@ -252,3 +252,23 @@ def test_web_acl_settings_are_checked(
 ) -> None:
     with raises(message):
         validate(settings(**overrides), environment)
+
+
+def test_prod_throttles_and_quota_are_the_production_seeds() -> None:
+    # Given the shipped prod profile
+    api = build_environments()["prod"].api
+    # Then its stage takes 10,000 requests/s with bursts of 5,000, and a key 1,000,000 a month
+    assert (api.throttle.rate_limit, api.throttle.burst_limit) == (10_000, 5_000)
+    assert (api.quota.limit, api.quota.period) == (1_000_000, "MONTH")
+
+
+def test_a_per_ip_web_acl_limit_above_the_whole_stage_fails() -> None:
+    # Given a stage of 5 requests/s (1,500 per 5 minutes) and a per-IP limit of 2,000
+    api = settings(throttle=ThrottleSettings(rate_limit=5, burst_limit=10))
+    # When validated / Then the per-IP rule that could never bind is refused
+    with raises(
+        "api.web_acl_rate_limit 2,000 per IP per 5 minutes is above what the whole stage "
+        "admits (1,500 at api.throttle.rate_limit 5/s): the per-IP rule could never block "
+        "anyone; lower it or raise the stage throttle"
+    ):
+        validate(api, "prod")

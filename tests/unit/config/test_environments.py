@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from config.environments import EnvironmentConfig, build_environments
+from config.environments import SEED_TAGS, EnvironmentConfig, build_environments
 from config.functions import FunctionSizes
 from constructs_lib.specs import FunctionSettings, TableSettings
 
@@ -37,9 +38,10 @@ def test_names_and_tags_derive_from_project_and_environment() -> None:
     # Then the prefix and tags follow them
     assert staging.name_prefix == "acme-ingest-staging"
     assert staging.region == "eu-west-1"
+    # And the production seed's team-number tag rides along (its "project" is our Project)
     assert staging.tags == {
         "Environment": "staging", "Project": "acme-ingest", "Owner": "platform-team",
-        "ManagedBy": "cdktf",
+        "ManagedBy": "cdktf", "team-number": "2",
     }  # fmt: skip
 
 
@@ -171,5 +173,63 @@ def test_every_per_environment_choice_is_a_field() -> None:
     assert {envs[n].log_level for n in ("staging", "prod")} == {"INFO"}
     assert {envs[n].key_deletion_window_days for n in ("staging", "prod")} == {30}
     # And every function is sized in one place
-    assert envs["prod"].functions.api.reserved_concurrency == 50
+    assert envs["prod"].functions.api.reserved_concurrency == 500
     assert envs["prod"].functions.maintenance.reserved_concurrency == 1
+
+
+def test_environment_tags_merge_into_every_resource_tag_set() -> None:
+    # Given prod with a cost-centre tag added to the seed's
+    prod = replace(
+        build_environments()["prod"], extra_tags={**SEED_TAGS, "cost-centre": "ingest 42"}
+    )
+    # Then default_tags carry them beside the built-in tags, which they cannot replace
+    assert prod.tags == {
+        "team-number": "2", "cost-centre": "ingest 42", "Environment": "prod",
+        "Project": "evpipe", "Owner": "platform-team", "ManagedBy": "cdktf",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("tags", "message"),
+    [
+        ({"": "x"}, "extra_tags key '' must be 1-128 characters"),
+        ({"k" * 129: "x"}, "must be 1-128 characters"),
+        ({"team": "v" * 257}, "extra_tags['team'] must be text of at most 256 characters"),
+        ({"team": 2}, "extra_tags['team'] must be text of at most 256 characters, got 2"),
+        ({"team#": "2"}, "extra_tags key 'team#' may hold only letters, digits, spaces and"),
+        ({"team": "a\nb"}, "extra_tags value 'a\\nb' may hold only letters"),
+        ({"aws:team": "2"}, "extra_tags key 'aws:team' starts with 'aws:', which AWS reserves"),
+        ({"project": "seed"}, "extra_tags key 'project' collides with 'Project': AWS (IAM)"),
+        ({"Team": "1", "team": "2"}, "extra_tags key 'team' collides with 'Team'"),
+        ({"name": "x"}, "extra_tags key 'name' collides with 'Name'"),
+        ({f"k{n}": "v" for n in range(45)}, "extra_tags has 45 tags; at most 44 fit"),
+        ("team-number=2", "extra_tags must map tag keys to values"),
+    ],
+)
+def test_bad_environment_tags_fail_naming_the_tag(tags: Any, message: str) -> None:
+    # Given a dev profile whose extra tags break one of AWS's tag rules
+    # When it is built / Then the error names the tag and the rule
+    with pytest.raises(ValueError, match=re.escape(message)):
+        dev(extra_tags=tags)
+
+
+def test_access_logs_expire_after_ninety_days_everywhere() -> None:
+    # Given the shipped profiles / Then current access-log objects expire as in seed 002
+    assert {env.access_log_expiration_days for env in build_environments().values()} == {90}
+    # And a day count outside S3's whole days fails naming the field
+    with pytest.raises(ValueError, match="access_log_expiration_days must be an integer from 1"):
+        dev(access_log_expiration_days=0)
+
+
+def test_reservations_leave_the_unreserved_minimum_of_the_account() -> None:
+    # Given prod's API function reserving 850 beside the processor's 100 and maintenance's 1
+    prod = build_environments()["prod"]
+    api = replace(prod.functions.api, reserved_concurrency=850)
+    # When the profile is built / Then Lambda's 100 unreserved executions are defended
+    with pytest.raises(
+        ValueError,
+        match=r"^functions reserve 951 concurrent executions \(processor 100, api 850, "
+        r"maintenance 1\); Lambda lets an account of 1,000 reserve at most 900, keeping 100 "
+        r"unreserved$",
+    ):
+        replace(prod, functions=replace(prod.functions, api=api))

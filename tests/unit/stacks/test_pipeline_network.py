@@ -70,11 +70,12 @@ def test_isolated_network_has_endpoints_for_every_dependency_and_no_internet(
 ) -> None:
     stack = synthesized_stacks[f"pipeline-{env}"]
     endpoints = {body["service_name"]: body for body in of_type(stack, "aws_vpc_endpoint").values()}
-    # Then S3 and DynamoDB use gateway endpoints and SNS an interface endpoint
+    # Then S3 and DynamoDB use gateway endpoints, SNS and X-Ray interface endpoints
     assert {name: body["vpc_endpoint_type"] for name, body in endpoints.items()} == {
         "com.amazonaws.us-west-2.s3": "Gateway",
         "com.amazonaws.us-west-2.dynamodb": "Gateway",
         "com.amazonaws.us-west-2.sns": "Interface",
+        "com.amazonaws.us-west-2.xray": "Interface",
     }
     # And their policies name our bucket, table and topic
     policies = stack["data"]["aws_iam_policy_document"]
@@ -93,6 +94,8 @@ def test_isolated_network_has_endpoints_for_every_dependency_and_no_internet(
         f"{table}/index/*",
     ]
     assert resources_of("foundation_network_sns-endpoint-policy") == [topic]
+    # And X-Ray, whose trace actions have no resource-level permissions, takes "*"
+    assert resources_of("foundation_network_xray-endpoint-policy") == ["*"]
     # And nothing routes to the internet
     for absent in ("aws_nat_gateway", "aws_internet_gateway", "aws_eip", "aws_route"):
         assert absent not in stack["resource"], absent

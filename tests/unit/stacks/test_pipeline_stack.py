@@ -72,6 +72,15 @@ def test_provider_accepts_the_mirrored_release_and_tags_everything(
     assert "endpoints" not in provider, "a production synth never points at an emulator"
 
 
+def test_every_stack_carries_the_production_seeds_team_tag(synthesized_stacks: Stacks) -> None:
+    # Given every synthesized stack, the bootstrap included
+    for name, stack in synthesized_stacks.items():
+        (tags,) = [block["tags"] for block in stack["provider"]["aws"][0]["default_tags"]]
+        # Then its default tags carry team-number beside the built-in Project tag
+        assert tags["team-number"] == "2", name
+        assert tags["Project"] == "evpipe", name
+
+
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
 def test_physical_names_derive_from_one_prefix(synthesized_stacks: Stacks, env: str) -> None:
     stack = synthesized_stacks[f"pipeline-{env}"]

@@ -63,8 +63,9 @@ def test_provisioned_prod_binds_on_table_writes_at_the_autoscaling_ceiling() -> 
 
 
 def test_on_demand_with_ample_concurrency_binds_on_the_partition_keys_of_the_day() -> None:
-    # Given prod on demand with 500 processors and a day written under one key
-    env = _with_processor(replace(_prod(), table=TableSettings(), record_write_shards=1), 500)
+    # Given prod on demand with 300 processors (beside the API's 500, within the account) and
+    # a day written under one key
+    env = _with_processor(replace(_prod(), table=TableSettings(), record_write_shards=1), 300)
     # When modelled
     model = capacity.capacity(env)
     # Then one partition-key value per day is the ceiling, whatever the table's capacity
@@ -110,7 +111,7 @@ def test_index_writes_are_a_limit_of_their_own() -> None:
     table = TableSettings(
         billing_mode="PROVISIONED", read_capacity=20, write_capacity=2000, index_write_capacity=3000
     )
-    model = capacity.capacity(_with_processor(replace(_prod(), table=table), 1000))
+    model = capacity.capacity(_with_processor(replace(_prod(), table=table), 300))
     # Then the index is modelled as a write limit from its own units, like the table
     index = next(limit for limit in model.ingest_limits if limit.name.startswith("Index write"))
     assert index.per_second == 3000 * AUTOSCALING_MAX_MULTIPLIER
@@ -172,3 +173,26 @@ def test_prod_meets_the_ingest_target() -> None:
     model = capacity.capacity(_prod())
     # Then every ingest limit is at or above the target
     assert capacity.shortfall(model, PROD_TARGET_OBJECTS_PER_SECOND) == []
+
+
+def test_prod_api_function_keeps_up_with_its_stage_throttle() -> None:
+    # Given prod's API limits (the production seed's 10,000 requests/s stage)
+    limits = {limit.name: limit for limit in capacity.capacity(_prod()).api_limits}
+    stage = limits["API stage throttle"].per_second
+    # Then the API function's reserved concurrency serves the whole stage rate, and the
+    # stage asks no more than API Gateway's account-level throttle lets through
+    assert stage == 10_000
+    assert limits["API function concurrency"].per_second >= stage
+    assert limits["API Gateway account throttle"].per_second >= stage
+
+
+def test_api_reads_bind_on_the_lowest_of_stage_function_and_table() -> None:
+    # Given prod on demand (40,000 read units a second, 4 per request) with one key per day
+    model = capacity.capacity(replace(_prod(), table=TableSettings(), record_write_shards=1))
+    # Then the stage's 10,000 requests/s binds: the first limit listed among equals
+    assert model.api_binding.name == "API stage throttle"
+    assert model.api_binding.per_second == 10_000
+    # And with prod's 16 shards a day's page costs 12 units, so the table binds first
+    sharded = capacity.capacity(replace(_prod(), table=TableSettings()))
+    assert sharded.api_binding.name == "Table read capacity"
+    assert sharded.api_binding.per_second == 40_000 // 12

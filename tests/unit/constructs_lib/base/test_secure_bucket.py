@@ -122,6 +122,23 @@ def test_lifecycle_expires_noncurrent_versions_and_aborts_uploads(synth: SynthFn
     assert rule["abort_incomplete_multipart_upload"] == [{"days_after_initiation": 2}]
 
 
+def test_current_objects_are_kept_unless_an_expiry_is_set(synth: SynthFn) -> None:
+    # Given a data bucket without an expiry, and one whose current objects expire after 90 days
+    kept = synth(build())
+    expiring = synth(build(current_version_expiration_days=90))
+    # When synthesized
+    kept_rules = data_bucket(kept, "aws_s3_bucket_lifecycle_configuration")["rule"]
+    rules = data_bucket(expiring, "aws_s3_bucket_lifecycle_configuration")["rule"]
+    # Then the first keeps only the noncurrent-version rule, which no expiry ever touches
+    assert [rule["id"] for rule in kept_rules] == ["expire-noncurrent-versions-and-abort-uploads"]
+    assert rules[0] == kept_rules[0]
+    # And the second adds a rule expiring every current object after 90 days
+    assert rules[1]["id"] == "expire-current-objects"
+    assert rules[1]["status"] == "Enabled"
+    assert rules[1]["expiration"] == [{"days": 90}]
+    assert rules[1]["filter"] == [{}]
+
+
 def test_log_sink_uses_sse_s3_and_lets_the_logging_service_write(
     synth_with_comments: SynthFn,
 ) -> None:
@@ -169,6 +186,14 @@ def test_log_sink_uses_sse_s3_and_lets_the_logging_service_write(
         ),
         ({"noncurrent_version_expiration_days": 0}, "noncurrent_version_expiration_days must be"),
         ({"abort_incomplete_upload_days": 0}, "abort_incomplete_upload_days must be at least 1"),
+        (
+            {"current_version_expiration_days": 0},
+            "current_version_expiration_days must be a whole number of days of at least 1, got 0",
+        ),
+        (
+            {"current_version_expiration_days": True},
+            "current_version_expiration_days must be a whole number of days",
+        ),
     ],
 )
 def test_invalid_props_fail_with_the_field_named(overrides: dict[str, Any], message: str) -> None:

@@ -76,3 +76,27 @@ def test_readme_shows_the_current_environment_table() -> None:
     assert not env_table.stale(
         README.read_text(encoding="utf-8"), env_table.render_table(build_environments())
     ), "README.md's environments table is stale: paste `python -m tools.ci.env_table` output"
+
+
+def test_every_row_where_environments_differ_says_why() -> None:
+    # Given the shipped profiles and the reasons kept beside the table's rows
+    environments = build_environments()
+    differing = env_table.differing_rows(environments)
+    reasons = env_table.reasons()
+    # Then each row whose cells differ has a reason, and no reason names a row that is gone
+    assert [label for label in differing if label not in reasons] == []
+    labels = {label for label, _ in env_table.ROWS}
+    assert [label for label in reasons if label not in labels] == []
+    # And the rendering lists them, the production seed's stage throttle among them
+    rendering = env_table.render_table(environments)
+    assert "- **API throttle (rate / burst)**: Prod's stage is the production seed's" in rendering
+
+
+def test_a_new_difference_without_a_reason_shows_in_the_rendering() -> None:
+    # Given prod whose access logs expire later than elsewhere (no reason recorded for that)
+    environments = dict(build_environments())
+    environments["prod"] = replace(environments["prod"], access_log_expiration_days=365)
+    # When rendered / Then the row is listed as unexplained, and the check above would fail
+    assert "Access-log objects expire after" in env_table.differing_rows(environments)
+    rendering = env_table.render_table(environments)
+    assert "- **Access-log objects expire after**: (no reason given)" in rendering
