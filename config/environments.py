@@ -14,7 +14,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-from pipeline_common.environment import RECORD_TTL_DAYS, REQUEST_LOG_TTL_DAYS
+from pipeline_common.environment import (
+    RECORD_TTL_DAYS,
+    RECORD_WRITE_SHARDS,
+    REQUEST_LOG_TTL_DAYS,
+)
 
 from config.api import PROD_QUOTA, PROD_THROTTLE, ApiSettings
 from config.backfill import BackfillSettings
@@ -54,6 +58,8 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 LOG_LEVELS: tuple[LogLevel, ...] = ("DEBUG", "INFO", "WARNING", "ERROR")
 # Structured INFO lines are what on-call reads; DEBUG adds payload detail and cost.
 DEFAULT_LOG_LEVEL: LogLevel = "INFO"
+# One partition key per day (the unsharded layout): enough below 1,000 records per second.
+DEFAULT_RECORD_WRITE_SHARDS = 1
 
 # Seed 002 expires access-log objects after 90 days: long enough to investigate an incident a
 # quarter back, and logs of every request are not kept (and paid for) forever.
@@ -100,6 +106,10 @@ class EnvironmentConfig:
     # Days until a request log row (seed 002) expires through TTL; 0 keeps rows forever.
     # Seed 002 expired its access logs after 90 days; its request rows go as soon.
     request_log_ttl_days: int = 90
+    # Partition keys per day's records (pipeline_common/records.py): each takes about 1,000
+    # writes per second; a day's listing reads them all. Change it only with the ingest
+    # queue drained (a redelivery across the change is recorded twice).
+    record_write_shards: int = DEFAULT_RECORD_WRITE_SHARDS
     # Stateful resources refuse deletion (API flag plus Terraform prevent_destroy).
     deletion_protection: bool
     # Days KMS waits before deleting the environment key once deletion is scheduled.
@@ -161,6 +171,12 @@ class EnvironmentConfig:
             self.request_log_ttl_days,
             REQUEST_LOG_TTL_DAYS.minimum,
             REQUEST_LOG_TTL_DAYS.maximum,
+        )
+        require_int(
+            "record_write_shards",
+            self.record_write_shards,
+            RECORD_WRITE_SHARDS.minimum,
+            RECORD_WRITE_SHARDS.maximum,
         )
         require_int(
             "noncurrent_version_expiration_days", self.noncurrent_version_expiration_days, 1, 3650
@@ -292,6 +308,8 @@ def build_environments(
                     )
                 ),
                 record_ttl_days=90,
+                # Sharded like prod (fewer keys), so the merged day listing is rehearsed.
+                record_write_shards=4,
                 deletion_protection=True,
                 noncurrent_version_expiration_days=30,
                 # Same isolation as prod, so a missing endpoint or route fails here first.
@@ -330,6 +348,9 @@ def build_environments(
                 table=TableSettings(
                     billing_mode="PROVISIONED", read_capacity=20, write_capacity=20
                 ),
+                # 16 x 1,000 writes/s per key: the 10,000 objects/s target with the headroom
+                # hashing needs (each key gets 625/s on average at the target).
+                record_write_shards=16,
                 deletion_protection=True,
                 noncurrent_version_expiration_days=90,
                 # Every dependency has a VPC endpoint, so no NAT: no path to the internet at all.

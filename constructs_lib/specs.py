@@ -185,11 +185,15 @@ class QuotaSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class TableSettings:
-    """Capacity for a DynamoDB table: on demand, or provisioned units to autoscale from."""
+    """Capacity for a DynamoDB table and its index: on demand, or units to autoscale from."""
 
     billing_mode: BillingMode = "PAY_PER_REQUEST"
     read_capacity: int | None = None
     write_capacity: int | None = None
+    # The index's own provisioned units; None gives it the table's. Every table write also
+    # writes the index, and a throttled index throttles the table's writes.
+    index_read_capacity: int | None = None
+    index_write_capacity: int | None = None
 
     def validate(self, prefix: str) -> None:
         require_one_of(f"{prefix}.billing_mode", self.billing_mode, BILLING_MODES)
@@ -205,10 +209,42 @@ class TableSettings:
                 raise ValueError(
                     f"{prefix}.{name} must be unset when billing_mode is PAY_PER_REQUEST"
                 )
+        index = {
+            "index_read_capacity": self.index_read_capacity,
+            "index_write_capacity": self.index_write_capacity,
+        }
+        for name, value in index.items():
+            if value is None:
+                continue
+            if not self.provisioned:
+                raise ValueError(
+                    f"{prefix}.{name} must be unset when billing_mode is PAY_PER_REQUEST"
+                )
+            require_int_range(f"{prefix}.{name}", value, DYNAMODB_TABLE_CAPACITY_UNITS_RANGE)
+        if (
+            self.index_write_capacity is not None
+            and self.write_capacity is not None
+            and self.index_write_capacity < self.write_capacity
+        ):
+            raise ValueError(
+                f"{prefix}.index_write_capacity ({self.index_write_capacity}) must be at least "
+                f"{prefix}.write_capacity ({self.write_capacity}): every record also writes "
+                "the index, and a throttled index throttles the table's writes"
+            )
 
     @property
     def provisioned(self) -> bool:
         return self.billing_mode == "PROVISIONED"
+
+    @property
+    def index_reads(self) -> int | None:
+        """The index's provisioned read units (the table's unless set); None on demand."""
+        return (self.index_read_capacity or self.read_capacity) if self.provisioned else None
+
+    @property
+    def index_writes(self) -> int | None:
+        """The index's provisioned write units (the table's unless set); None on demand."""
+        return (self.index_write_capacity or self.write_capacity) if self.provisioned else None
 
 
 @dataclass(frozen=True, kw_only=True)

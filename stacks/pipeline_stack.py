@@ -92,6 +92,7 @@ class PipelineStack(AddressPinningStack):
                 metrics_namespace=config.project,
                 key_deletion_window_days=config.key_deletion_window_days,
                 table=config.table,
+                record_write_shards=config.record_write_shards,
                 deletion_protection=config.deletion_protection,
                 force_destroy=config.force_destroy,
                 noncurrent_version_expiration_days=config.noncurrent_version_expiration_days,

@@ -64,8 +64,10 @@ API_MS_PER_REQUEST = 50
 WRITE_UNITS_PER_OBJECT = 1
 # A page of at most MAX_PAGE_SIZE small items, eventually consistent: a few read units.
 READ_UNITS_PER_API_REQUEST = 4
-# Every record of a day shares one partition-key value (pipeline_common/records.py).
-PARTITION_KEYS_PER_DAY = 1
+# A day's listing also queries every other partition of the day (write shards and the
+# unsharded key, pipeline_common/records.py); each Query costs at least one eventually
+# consistent 4 KB read, half a unit ("Read/write capacity mode").
+READ_UNITS_PER_EXTRA_PARTITION = 0.5
 
 
 @dataclass(frozen=True)
@@ -171,16 +173,22 @@ def _table_write_limits(env: EnvironmentConfig) -> list[Limit]:
     if table.provisioned:
         units = (table.write_capacity or 0) * AUTOSCALING_MAX_MULTIPLIER
         basis = f"provisioned {table.write_capacity} W autoscaled to {units:,} W"
+        index_units = (table.index_writes or 0) * AUTOSCALING_MAX_MULTIPLIER
+        index_basis = f"provisioned {table.index_writes} W autoscaled to {index_units:,} W"
     else:
-        units = DYNAMODB_ON_DEMAND_TABLE_WRITE_UNITS_PER_SECOND
-        basis = f"on demand, {units:,} WRU/s per-table quota"
-    partition = DYNAMODB_PARTITION_WRITE_UNITS_PER_SECOND * PARTITION_KEYS_PER_DAY
+        units = index_units = DYNAMODB_ON_DEMAND_TABLE_WRITE_UNITS_PER_SECOND
+        basis = index_basis = f"on demand, {units:,} WRU/s per-table quota"
+    # Each shard is its own partition-key value (pipeline_common/records.py).
+    keys = env.record_write_shards
+    partition = DYNAMODB_PARTITION_WRITE_UNITS_PER_SECOND * keys
     return [
         Limit("Table write capacity", units // WRITE_UNITS_PER_OBJECT, basis),
+        # Every record is also written to GSI1; a throttled index throttles the table.
+        Limit("Index write capacity (GSI1)", index_units // WRITE_UNITS_PER_OBJECT, index_basis),
         Limit(
-            "Partition key of the day",
+            "Partition keys of the day",
             partition // WRITE_UNITS_PER_OBJECT,
-            f"{PARTITION_KEYS_PER_DAY} key per day x "
+            f"{keys} {'key' if keys == 1 else 'shards'} per day x "
             f"{DYNAMODB_PARTITION_WRITE_UNITS_PER_SECOND:,} WU/s per partition",
         ),
     ]
@@ -207,6 +215,9 @@ def _api_limits(env: EnvironmentConfig) -> tuple[Limit, ...]:
     else:
         units = DYNAMODB_ON_DEMAND_TABLE_READ_UNITS_PER_SECOND
         basis = f"on demand, {units:,} RRU/s per-table quota"
+    # A day's listing queries each of its partitions (shards, and the unsharded key).
+    partitions = 1 if env.record_write_shards == 1 else env.record_write_shards + 1
+    per_request = READ_UNITS_PER_API_REQUEST + READ_UNITS_PER_EXTRA_PARTITION * (partitions - 1)
     return (
         Limit(
             "API stage throttle",
@@ -226,8 +237,9 @@ def _api_limits(env: EnvironmentConfig) -> tuple[Limit, ...]:
         ),
         Limit(
             "Table read capacity",
-            units // READ_UNITS_PER_API_REQUEST,
-            f"{basis}, {READ_UNITS_PER_API_REQUEST} RU per request",
+            math.floor(units / per_request),
+            f"{basis}, {per_request:g} RU per request"
+            + (f" (a day's page queries {partitions} partitions)" if partitions > 1 else ""),
         ),
     )
 

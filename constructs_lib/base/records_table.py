@@ -1,4 +1,12 @@
-"""The DynamoDB table holding one record per ingested object (pk/sk composite key)."""
+"""The DynamoDB table holding one record per ingested object (pk/sk composite key).
+
+Index GSI1 (``gsi1pk``/``gsi1sk``, projection ALL) serves every record of one object key
+across days (pipeline_common/records.py). When provisioned it autoscales like the table.
+Unlike the table's own units, its units are not left out of Terraform's diff: the provider
+keeps indexes as one set, so ignoring their capacity means ignoring the whole index, and an
+index added to an existing table would then never be created. An apply therefore sets the
+index back to its baseline units, from which autoscaling raises it again.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +23,13 @@ from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
 from cdktf_cdktf_provider_aws.dynamodb_table import (
     DynamodbTable,
     DynamodbTableAttribute,
+    DynamodbTableGlobalSecondaryIndex,
     DynamodbTablePointInTimeRecovery,
     DynamodbTableServerSideEncryption,
     DynamodbTableTtl,
 )
 from constructs import Construct
+from pipeline_common.records import INDEX_NAME, INDEX_PARTITION_KEY, INDEX_SORT_KEY
 
 # Re-exported: the capacity model reads the same multiple without importing cdktf.
 from constructs_lib.specs import AUTOSCALING_MAX_MULTIPLIER
@@ -40,6 +50,9 @@ class RecordsTableProps:
     billing_mode: Literal["PAY_PER_REQUEST", "PROVISIONED"] = "PAY_PER_REQUEST"
     read_capacity: int | None = None
     write_capacity: int | None = None
+    # The index's provisioned units; None gives it the table's (PROVISIONED only).
+    index_read_capacity: int | None = None
+    index_write_capacity: int | None = None
     # API-level deletion protection plus Terraform prevent_destroy.
     deletion_protection: bool = True
     point_in_time_recovery: bool = True
@@ -51,6 +64,29 @@ class RecordsTableProps:
             raise ValueError("read_capacity and write_capacity are required for PROVISIONED")
         if not provisioned and (self.read_capacity is not None or self.write_capacity is not None):
             raise ValueError("read_capacity and write_capacity apply only to PROVISIONED")
+        if not provisioned and (
+            self.index_read_capacity is not None or self.index_write_capacity is not None
+        ):
+            raise ValueError(
+                "index_read_capacity and index_write_capacity apply only to PROVISIONED"
+            )
+        if (
+            provisioned
+            and self.index_write_capacity is not None
+            and self.index_write_capacity < (self.write_capacity or 0)
+        ):
+            raise ValueError(
+                "index_write_capacity must be at least write_capacity: every record also "
+                "writes the index, and a throttled index throttles the table's writes"
+            )
+
+    @property
+    def index_reads(self) -> int | None:
+        return self.index_read_capacity or self.read_capacity
+
+    @property
+    def index_writes(self) -> int | None:
+        return self.index_write_capacity or self.write_capacity
 
 
 class RecordsTable(Construct):
@@ -69,6 +105,19 @@ class RecordsTable(Construct):
             attribute=[
                 DynamodbTableAttribute(name=PARTITION_KEY, type="S"),
                 DynamodbTableAttribute(name=SORT_KEY, type="S"),
+                DynamodbTableAttribute(name=INDEX_PARTITION_KEY, type="S"),
+                DynamodbTableAttribute(name=INDEX_SORT_KEY, type="S"),
+            ],
+            global_secondary_index=[
+                DynamodbTableGlobalSecondaryIndex(
+                    name=INDEX_NAME,
+                    hash_key=INDEX_PARTITION_KEY,
+                    range_key=INDEX_SORT_KEY,
+                    # Whole records: a key's history is served from the index alone.
+                    projection_type="ALL",
+                    read_capacity=props.index_reads if provisioned else None,
+                    write_capacity=props.index_writes if provisioned else None,
+                )
             ],
             read_capacity=props.read_capacity,
             write_capacity=props.write_capacity,
@@ -91,22 +140,36 @@ class RecordsTable(Construct):
         if provisioned:
             self._autoscale("read", props.read_capacity or 1)
             self._autoscale("write", props.write_capacity or 1)
+            self._autoscale("read", props.index_reads or 1, index=INDEX_NAME)
+            self._autoscale("write", props.index_writes or 1, index=INDEX_NAME)
 
-    def _autoscale(self, kind: Literal["read", "write"], baseline: int) -> None:
+    @property
+    def index_arn(self) -> str:
+        """What IAM names to allow a Query on GSI1."""
+        return f"{self.table.arn}/index/{INDEX_NAME}"
+
+    def _autoscale(
+        self, kind: Literal["read", "write"], baseline: int, *, index: str | None = None
+    ) -> None:
         title = kind.capitalize()
+        # Existing ids stay as they are (they are Terraform addresses); the index's are new.
+        id_prefix = f"index-{kind}" if index else kind
+        resource = f"table/{self.table.name}/index/{index}" if index else f"table/{self.table.name}"
+        dimension = "index" if index else "table"
+        name = f"{self.table.name}-{index.lower()}-{kind}" if index else f"{self.table.name}-{kind}"
         target = AppautoscalingTarget(
             self,
-            f"{kind}-capacity",
+            f"{id_prefix}-capacity",
             service_namespace="dynamodb",
-            resource_id=f"table/{self.table.name}",
-            scalable_dimension=f"dynamodb:table:{title}CapacityUnits",
+            resource_id=resource,
+            scalable_dimension=f"dynamodb:{dimension}:{title}CapacityUnits",
             min_capacity=baseline,
             max_capacity=baseline * AUTOSCALING_MAX_MULTIPLIER,
         )
         AppautoscalingPolicy(
             self,
-            f"{kind}-scaling",
-            name=f"{self.table.name}-{kind}-utilization",
+            f"{id_prefix}-scaling",
+            name=f"{name}-utilization",
             policy_type="TargetTrackingScaling",
             service_namespace=target.service_namespace,
             resource_id=target.resource_id,

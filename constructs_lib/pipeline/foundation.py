@@ -99,6 +99,8 @@ def log_group_prefixes(prefix: str) -> tuple[str, ...]:
 NO_VPC_REASON = "VPC isolation is off in this environment's profile."
 # Seed 002's access logs expired after 90 days; its request rows are kept as long.
 DEFAULT_REQUEST_LOG_TTL_DAYS = 90
+# The unsharded layout: one partition key per day, as every record before sharding.
+DEFAULT_RECORD_WRITE_SHARDS = 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,6 +120,9 @@ class FoundationProps:
     metrics_namespace: str
     key_deletion_window_days: int
     table: TableSettings
+    # Partition keys per day of the records table (pipeline_common/records.py); every
+    # function that writes or reads records by day is deployed with it.
+    record_write_shards: int = DEFAULT_RECORD_WRITE_SHARDS
     # Stateful resources refuse deletion (API flag and Terraform prevent_destroy).
     deletion_protection: bool
     # Lets `terraform destroy` empty buckets; only for throwaway data.
@@ -190,6 +195,8 @@ class Foundation(Construct):
                 billing_mode=props.table.billing_mode,
                 read_capacity=props.table.read_capacity,
                 write_capacity=props.table.write_capacity,
+                index_read_capacity=props.table.index_reads,
+                index_write_capacity=props.table.index_writes,
                 deletion_protection=props.deletion_protection,
             ),
         )

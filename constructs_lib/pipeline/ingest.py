@@ -29,6 +29,7 @@ from pipeline_common.environment import (
     NOTICE_TOPIC_ARN,
     PROCESSOR_ENVIRONMENT,
     RECORD_TTL_DAYS,
+    RECORD_WRITE_SHARDS,
     TABLE_NAME,
 )
 
@@ -153,6 +154,7 @@ class Ingest(Construct):
             environment=PROCESSOR_ENVIRONMENT.render(
                 TABLE_NAME.set(table.name),
                 RECORD_TTL_DAYS.set(props.record_ttl_days),
+                RECORD_WRITE_SHARDS.set(foundation.props.record_write_shards),
                 *([NOTICE_TOPIC_ARN.set(topic_arn)] if reads_queue else []),
             ),
             statements=[

@@ -14,7 +14,7 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatement,
 )
 from constructs import Construct
-from pipeline_common.environment import MAINTENANCE_ENVIRONMENT, TABLE_NAME
+from pipeline_common.environment import MAINTENANCE_ENVIRONMENT, RECORD_WRITE_SHARDS, TABLE_NAME
 
 from constructs_lib.base.alarm_topic import AlarmTopic, AlarmTopicProps
 from constructs_lib.base.async_invocation import AsyncInvocation, AsyncInvocationProps
@@ -126,7 +126,9 @@ class Operations(Construct):
             description="Scheduled: counts the records written the day before",
             sizing=props.maintenance,
             environment=MAINTENANCE_ENVIRONMENT.render(
-                TABLE_NAME.set(table.name), *foundation.request_log_environment()
+                TABLE_NAME.set(table.name),
+                RECORD_WRITE_SHARDS.set(base.record_write_shards),
+                *foundation.request_log_environment(),
             ),
             statements=[
                 DataAwsIamPolicyDocumentStatement(

@@ -21,6 +21,7 @@ from pipeline_common.environment import (
     CORS_ALLOWED_ORIGINS,
     MAX_PAGE_SIZE,
     RECORD_TTL_DAYS,
+    RECORD_WRITE_SHARDS,
     TABLE_NAME,
 )
 
@@ -111,13 +112,19 @@ class RecordsApi(Construct):
                 MAX_PAGE_SIZE.set(props.max_page_size),
                 RECORD_TTL_DAYS.set(props.record_ttl_days),
                 *foundation.request_log_environment(),
+                RECORD_WRITE_SHARDS.set(base.record_write_shards),
             ),
             statements=[
                 DataAwsIamPolicyDocumentStatement(
                     sid="ReadRecords",
-                    # Scan serves GET /records without a date filter.
+                    # Scan serves GET /records with neither date nor key (no index can).
                     actions=["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"],
                     resources=[table.arn],
+                ),
+                DataAwsIamPolicyDocumentStatement(
+                    sid="QueryRecordsByKey",
+                    actions=["dynamodb:Query"],
+                    resources=[foundation.records.index_arn],
                 ),
                 DataAwsIamPolicyDocumentStatement(
                     sid="WriteRecords", actions=["dynamodb:PutItem"], resources=[table.arn]

@@ -6,7 +6,8 @@ matches the event's payload version. Every error leaves through ``STATUS_BY_ERRO
 ``_error_response``: client errors say what was wrong, anything unexpected becomes a 500 with
 a generic message and the request's correlation id, never exception text.
 
-    GET  /records               ?date=YYYY-MM-DD &prefix=<key prefix> &limit=N &next_token=T
+    GET  /records               ?date=YYYY-MM-DD &prefix=<key prefix> | &key=<object key>
+                                &limit=N &next_token=T
     GET  /records/{id}
     POST /records               {"bucket", "key", "size", "etag"?, "version_id"?, "attributes"?}
     GET  /process               seed 001: {"message", "records": [...]}, the 10 most recent
@@ -106,7 +107,7 @@ metrics = Metrics()
 
 SETTINGS = load_settings(os.environ)
 DYNAMODB = boto3.client("dynamodb", config=client_config())
-REPOSITORY = RecordRepository(DYNAMODB, SETTINGS.table_name)
+REPOSITORY = RecordRepository(DYNAMODB, SETTINGS.table_name, write_shards=SETTINGS.write_shards)
 REQUEST_LOG = RequestLogWriter(
     DYNAMODB, SETTINGS.request_log_table, ttl_days=SETTINGS.request_log_ttl_days, logger=logger
 )
@@ -182,7 +183,9 @@ def build_resolver(
         event = app.current_event
         data = read_body(event.body, is_base64_encoded=bool(event.is_base64_encoded))
         now = datetime.now(UTC)
-        version = parse_create_body(data, now=now, nonce=uuid.uuid4().hex)
+        version = parse_create_body(
+            data, now=now, nonce=uuid.uuid4().hex, write_shards=SETTINGS.write_shards
+        )
         item = to_item(version, recorded_at=now, ttl_days=SETTINGS.record_ttl_days)
         REPOSITORY.create(item)
         metrics.add_metric(name="RecordsCreated", unit=MetricUnit.Count, value=1)
@@ -232,6 +235,7 @@ def build_resolver(
                 function_name=app.lambda_context.function_name,
                 aws_request_id=app.lambda_context.aws_request_id,
             ),
+            write_shards=SETTINGS.write_shards,
         )
         REPOSITORY.create(item)
         metrics.add_metric(name="RecordsCreated", unit=MetricUnit.Count, value=1)

@@ -1,13 +1,26 @@
 """Request parsing and validation for the records API; no AWS calls and no HTTP statuses.
 
-Listing: ``date`` picks one day's partition (a Query); without it the table is Scanned page by
-page. ``prefix`` narrows to object keys starting with it. ``limit`` bounds the items DynamoDB
-evaluates per page, so a filtered page may hold fewer items and still carry a ``next_token``.
+Listing:
+
+* ``key`` (an exact object key) is one Query on index GSI1: every record of that key across
+  days, newest first; with ``date``, that day's only.
+* ``date`` alone reads the day's partitions (its write shards and the unsharded key, see
+  pipeline_common/records.py), one Query each, merged in sort-key order as one list; a page
+  holds at most ``limit`` records.
+* Neither: the table is Scanned page by page. No index serves "every record" or a key prefix
+  across days (GSI1 is keyed by the exact key), so this stays a Scan.
+
+``prefix`` narrows a day or the Scan to object keys starting with it. On a Scan ``limit``
+bounds the items DynamoDB evaluates per page, so a filtered page may hold fewer items and
+still carry a ``next_token``.
 
 The page token is the unpadded urlsafe base64 of ``{"v": 1, "q": <query fingerprint>,
-"k": LastEvaluatedKey}``. On the way back in it must decode, belong to the same date and
-prefix, and hold keys inside that query's range, so a tampered or reused token is a 400,
-never a DynamoDB ValidationException.
+"k": <keys>}`` and, for a day, ``"d": [<partitions read to the end>]``. ``k`` is DynamoDB's
+LastEvaluatedKey for the Scan and the index, and for a day the keys of the last record
+returned (the merge resumes after it in every partition), so a token issued before sharding
+still continues its day. On the way back in it must decode, belong to the same query, and hold
+keys inside that query's range, so a tampered or reused token is a 400, never a DynamoDB
+ValidationException.
 """
 
 from __future__ import annotations
@@ -18,7 +31,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, DecimalException
 from typing import Any, NoReturn
@@ -39,11 +52,15 @@ from pipeline_common.object_schema import (
 )
 from pipeline_common.records import (
     DATA,
+    INDEX_PARTITION_KEY,
+    INDEX_SORT_KEY,
+    MAX_WRITE_SHARDS,
     NULL_VERSION_ID,
-    PARTITION_PATTERN,
     SORT_PREFIX,
     ObjectVersion,
     fits_sort_key,
+    index_partition_key,
+    partition_day,
     partition_key,
     record_view,
     sort_key_prefix,
@@ -61,7 +78,7 @@ MAX_NUMBER_MAGNITUDE = Decimal("1E+126")
 # The most digits an integer below MAX_NUMBER_MAGNITUDE has. Longer integers are refused while
 # parsing, before Python's own limit on int conversion (4,300 digits) words the error.
 MAX_INTEGER_DIGITS = 126
-QUERY_PARAMETERS = ("date", "prefix", "limit", "next_token")
+QUERY_PARAMETERS = ("date", "prefix", "key", "limit", "next_token")
 API_EVENT_NAME = "Api:CreateRecord"
 _TOKEN_VERSION = 1
 _TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -106,10 +123,16 @@ class ListQuery:
     day: date | None
     prefix: str | None
     limit: int
+    # Where the page starts: see the module docstring for what the keys are per query.
     start_key: dict[str, str] | None = None
+    # One exact object key: served by index GSI1.
+    key: str | None = None
+    # A day's partitions (slot 0 the unsharded key, slot n + 1 shard n) already read to the end.
+    done_slots: tuple[int, ...] = ()
 
     @property
     def partition(self) -> str | None:
+        """The day's unsharded partition key (the only one when the day has one shard)."""
         return partition_key(self.day) if self.day else None
 
     @property
@@ -117,9 +140,28 @@ class ListQuery:
         return sort_key_prefix(self.prefix) if self.prefix else SORT_PREFIX
 
     @property
+    def index_key(self) -> str | None:
+        return index_partition_key(self.key) if self.key is not None else None
+
+    @property
+    def index_sort_prefix(self) -> str:
+        """GSI1 sort keys start with the event time: a day is ``begins_with(gsi1sk, day+T)``."""
+        return f"{self.day.isoformat()}T" if self.day else ""
+
+    @property
     def fingerprint(self) -> str:
-        scope = json.dumps([self.day.isoformat() if self.day else None, self.prefix])
-        return hashlib.sha256(scope.encode("utf-8")).hexdigest()[:16]
+        scope: list[str | None] = [self.day.isoformat() if self.day else None, self.prefix]
+        if self.key is not None:  # tokens issued before ``key`` existed keep their fingerprint
+            scope.append(self.key)
+        return hashlib.sha256(json.dumps(scope).encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """Where the next page of a listing starts (the repository's answer, the token's payload)."""
+
+    key: Mapping[str, str]
+    done_slots: tuple[int, ...] = ()
 
 
 def parse_list_query(
@@ -130,29 +172,32 @@ def parse_list_query(
     if unknown:
         names = ", ".join(repr(_shown(name)) for name in unknown)
         raise InvalidRequest(f"unknown query parameter {names}; use {', '.join(QUERY_PARAMETERS)}")
+    if "key" in params and "prefix" in params:
+        raise InvalidRequest("key and prefix cannot be combined: key names one object, prefix many")
     query = ListQuery(
         day=_parse_day(params.get("date")),
         prefix=_parse_prefix(params.get("prefix")),
+        key=_parse_key(params.get("key")),
         limit=_parse_limit(params.get("limit"), default=default_limit, maximum=max_limit),
     )
     token = params.get("next_token")
     if token is None:
         return query
-    return ListQuery(
-        day=query.day,
-        prefix=query.prefix,
-        limit=query.limit,
-        start_key=decode_page_token(token, query),
-    )
+    continuation = decode_page_token(token, query)
+    return replace(query, start_key=dict(continuation.key), done_slots=continuation.done_slots)
 
 
-def encode_page_token(last_key: Mapping[str, str], query: ListQuery) -> str:
-    payload = {"v": _TOKEN_VERSION, "q": query.fingerprint, "k": dict(last_key)}
+def encode_page_token(last_key: Mapping[str, str] | Continuation, query: ListQuery) -> str:
+    position = last_key if isinstance(last_key, Continuation) else Continuation(last_key)
+    payload: dict[str, Any] = {"v": _TOKEN_VERSION, "q": query.fingerprint}
+    payload["k"] = dict(position.key)
+    if position.done_slots:
+        payload["d"] = sorted(position.done_slots)
     raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def decode_page_token(token: str, query: ListQuery) -> dict[str, str]:
+def decode_page_token(token: str, query: ListQuery) -> Continuation:
     if not token or len(token) > MAX_TOKEN_CHARS or not _TOKEN_PATTERN.fullmatch(token):
         _bad_token()
     try:
@@ -163,26 +208,45 @@ def decode_page_token(token: str, query: ListQuery) -> dict[str, str]:
         _bad_token()
     if payload.get("q") != query.fingerprint:
         raise InvalidRequest(
-            "next_token belongs to a different date or prefix; "
+            "next_token belongs to a different date, prefix or key; "
             "repeat the query that returned it or start again without it"
         )
     key = payload.get("k")
+    names = {"pk", "sk"} | ({INDEX_PARTITION_KEY, INDEX_SORT_KEY} if query.key else set())
     if (
         not isinstance(key, dict)
-        or set(key) != {"pk", "sk"}
+        or set(key) != names
         or not all(isinstance(value, str) for value in key.values())
-        or not PARTITION_PATTERN.fullmatch(key["pk"])
+        or partition_day(key["pk"]) is None
         or not key["sk"].startswith(_range_of_last_key(query))
-        or (query.partition is not None and key["pk"] != query.partition)
         or not fits_sort_key(key["sk"])
     ):
         _bad_token()
-    return {"pk": key["pk"], "sk": key["sk"]}
+    if query.key is not None:
+        if key[INDEX_PARTITION_KEY] != query.index_key or not (
+            key[INDEX_SORT_KEY].startswith(query.index_sort_prefix)
+            and fits_sort_key(key[INDEX_SORT_KEY])
+        ):
+            _bad_token()
+    elif query.day is not None and partition_day(key["pk"]) != query.day:
+        _bad_token()
+    done = payload.get("d", [])
+    if (
+        not isinstance(done, list)
+        or (done and (query.day is None or query.key is not None))
+        or len(set(done)) != len(done)
+        or not all(
+            isinstance(slot, int) and not isinstance(slot, bool) and 0 <= slot <= MAX_WRITE_SHARDS
+            for slot in done
+        )
+    ):
+        _bad_token()
+    return Continuation({name: key[name] for name in sorted(names)}, tuple(sorted(done)))
 
 
 def _range_of_last_key(query: ListQuery) -> str:
-    """A Query stops inside its key condition; a Scan may stop on any record."""
-    return query.sort_prefix if query.partition else SORT_PREFIX
+    """A day's Query stops inside its key condition; a Scan or the index on any record."""
+    return query.sort_prefix if query.day is not None and query.key is None else SORT_PREFIX
 
 
 def read_body(body: str | None, *, is_base64_encoded: bool) -> bytes:
@@ -203,7 +267,9 @@ def read_body(body: str | None, *, is_base64_encoded: bool) -> bytes:
     return data
 
 
-def parse_create_body(data: bytes, *, now: datetime, nonce: str) -> ObjectVersion:
+def parse_create_body(
+    data: bytes, *, now: datetime, nonce: str, write_shards: int = 1
+) -> ObjectVersion:
     """The object version a POST describes, or InvalidRequest naming the problem."""
     payload = _parse_json_object(data)
     try:
@@ -227,6 +293,7 @@ def parse_create_body(data: bytes, *, now: datetime, nonce: str) -> ObjectVersio
             name: _storable(value, f"body.attributes.{name}")
             for name, value in payload.get("attributes", {}).items()
         },
+        write_shards=write_shards,
     )
 
 
@@ -414,6 +481,18 @@ def _parse_prefix(raw: str | None) -> str | None:
         size = 0
     if not 0 < size <= MAX_KEY_BYTES:
         raise InvalidRequest(f"prefix must be 1 to {MAX_KEY_BYTES} bytes of UTF-8")
+    return raw
+
+
+def _parse_key(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    try:
+        size = len(raw.encode("utf-8"))
+    except UnicodeEncodeError:
+        size = 0
+    if not 0 < size <= MAX_KEY_BYTES:
+        raise InvalidRequest(f"key must be an object key of 1 to {MAX_KEY_BYTES} bytes of UTF-8")
     return raw
 
 

@@ -9,6 +9,7 @@ from pipeline_common.environment import (
     CORS_ALLOWED_ORIGINS,
     MAX_PAGE_SIZE,
     RECORD_TTL_DAYS,
+    RECORD_WRITE_SHARDS,
     REQUEST_LOG_TABLE,
     REQUEST_LOG_TTL_DAYS,
     TABLE_NAME,
@@ -29,6 +30,8 @@ class ApiSettings:
     # One row per request (seed 002); 0 TTL days keeps rows forever.
     request_log_table: str
     request_log_ttl_days: int
+    # Partition keys per day (pipeline_common/records.py): a day is listed across all of them.
+    write_shards: int
 
     @property
     def default_page_size(self) -> int:
@@ -43,4 +46,5 @@ def load_settings(environ: Mapping[str, str]) -> ApiSettings:
         record_ttl_days=RECORD_TTL_DAYS.read(environ),
         request_log_table=REQUEST_LOG_TABLE.read(environ),
         request_log_ttl_days=REQUEST_LOG_TTL_DAYS.read(environ),
+        write_shards=RECORD_WRITE_SHARDS.read(environ),
     )

@@ -21,7 +21,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pipeline_common.aws import client_config
-from pipeline_common.records import partition_key
+from pipeline_common.records import day_partitions
 from pipeline_common.request_log import RequestLogWriter
 
 from .data_access import RecordCounts
@@ -51,7 +51,8 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         run_entry(event, now=datetime.now(UTC), aws_request_id=context.aws_request_id)
     )
     day = report_day(event)
-    records = COUNTS.count_partition(partition_key(day))
+    # Every shard of the day, and the unsharded key that holds records from before sharding.
+    records = sum(COUNTS.count_partition(pk) for pk in day_partitions(day, SETTINGS.write_shards))
     metrics.add_metric(name=RECORDS_PER_DAY_METRIC, unit=MetricUnit.Count, value=records)
     logger.info("Daily record count", extra={"day": day.isoformat(), "records": records})
     return {"day": day.isoformat(), "records": records}

@@ -101,6 +101,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
             now=now,
             ttl_days=SETTINGS.record_ttl_days,
             invocation=invocation,
+            write_shards=SETTINGS.write_shards,
         )
         metrics.add_metric(
             name="RecordsCreated" if result["created"] else "DuplicateRecords",
@@ -110,7 +111,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         return result
 
     if is_backfill_batch(event):
-        return _record_backfill_batch(event, context, now=now)
+        return _record_backfill_batch(event, context, now=now, invocation=invocation)
 
     if not isinstance(event, dict) or "Records" not in event:
         raise MalformedEventError(
@@ -124,7 +125,12 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         return _record_queue_batch(event, records, context, now=now, invocation=invocation)
     _log_invocation(context, source="s3", record_count=len(records))
     outcome = record_notification(
-        records, STORE, now=now, ttl_days=SETTINGS.record_ttl_days, invocation=invocation
+        records,
+        STORE,
+        now=now,
+        ttl_days=SETTINGS.record_ttl_days,
+        invocation=invocation,
+        write_shards=SETTINGS.write_shards,
     )
     counts = {
         "RecordsCreated": len(outcome.created),
@@ -179,6 +185,7 @@ def _record_queue_batch(
                 now=now,
                 ttl_days=SETTINGS.record_ttl_days,
                 invocation=invocation,
+                write_shards=SETTINGS.write_shards,
             )
             for item in recorded:
                 counts["RecordsCreated" if item.created else "DuplicateRecords"] += 1
@@ -207,12 +214,19 @@ def _record_queue_batch(
 
 
 def _record_backfill_batch(
-    event: dict[str, Any], context: LambdaContext, *, now: datetime
+    event: dict[str, Any], context: LambdaContext, *, now: datetime, invocation: Invocation
 ) -> dict[str, Any]:
     bucket, keys = backfill_batch_objects(event)
     _log_invocation(context, source="backfill", record_count=len(keys))
     outcome = record_listed_objects(
-        bucket, keys, object_metadata(), STORE, now=now, ttl_days=SETTINGS.record_ttl_days
+        bucket,
+        keys,
+        object_metadata(),
+        STORE,
+        now=now,
+        ttl_days=SETTINGS.record_ttl_days,
+        invocation=invocation,
+        write_shards=SETTINGS.write_shards,
     )
     counts = {
         "RecordsCreated": outcome.created,

@@ -168,6 +168,7 @@ def record_queue_message(
     now: datetime,
     ttl_days: int,
     invocation: Invocation | None = None,
+    write_shards: int = 1,
 ) -> list[RecordedObject]:
     """Record every object of the S3 notification one queue message carries.
 
@@ -190,7 +191,7 @@ def record_queue_message(
     recorded = []
     for index, raw in enumerate(records):
         try:
-            version = parse_s3_record(raw, index)
+            version = parse_s3_record(raw, index, write_shards=write_shards)
         except MalformedEventError as error:
             raise MalformedEventError(f"{where}.body.{error}") from None
         created = writer.put_if_absent(
@@ -216,7 +217,7 @@ def processed_notice(version: ObjectVersion) -> dict[str, Any]:
     }
 
 
-def parse_s3_record(raw: Any, index: int) -> ObjectVersion:
+def parse_s3_record(raw: Any, index: int, *, write_shards: int = 1) -> ObjectVersion:
     try:
         _validate_s3_record(raw)
     except fastjsonschema.JsonSchemaValueException as error:
@@ -243,6 +244,7 @@ def parse_s3_record(raw: Any, index: int) -> ObjectVersion:
         event_time=_parse_event_time(record.event_time, index),
         source="s3",
         s3_request_id=(raw.get("responseElements") or {}).get("x-amz-request-id"),
+        write_shards=write_shards,
     )
 
 
@@ -253,12 +255,13 @@ def record_notification(
     now: datetime,
     ttl_days: int,
     invocation: Invocation | None = None,
+    write_shards: int = 1,
 ) -> BatchOutcome:
     """Write every well-formed record; collect, never skip, the ones that fail."""
     outcome = BatchOutcome()
     for index, raw in enumerate(records):
         try:
-            version = parse_s3_record(raw, index)
+            version = parse_s3_record(raw, index, write_shards=write_shards)
         except MalformedEventError as error:
             outcome.failures.append(RecordFailure(index, str(error), retryable=False))
             continue
@@ -298,6 +301,7 @@ def record_workflow_object(
     now: datetime,
     ttl_days: int,
     invocation: Invocation | None = None,
+    write_shards: int = 1,
 ) -> dict[str, Any]:
     """Record the object the workflow validated; raise on bad input or a failed write."""
     check = check_object(payload, root="object")
@@ -313,6 +317,7 @@ def record_workflow_object(
         event_name=WORKFLOW_EVENT_NAME,
         event_time=now,
         source="workflow",
+        write_shards=write_shards,
     )
     created = writer.put_if_absent(
         to_item(version, recorded_at=now, ttl_days=ttl_days, invocation=invocation)
@@ -399,6 +404,8 @@ def record_listed_objects(
     *,
     now: datetime,
     ttl_days: int,
+    invocation: Invocation | None = None,
+    write_shards: int = 1,
 ) -> BackfillOutcome:
     """Record each listed object's current version, as its S3 event would have.
 
@@ -422,8 +429,11 @@ def record_listed_objects(
                 event_name=BACKFILL_EVENT_NAME,
                 event_time=head.last_modified,
                 source=BACKFILL_SOURCE,
+                write_shards=write_shards,
             )
-            created = writer.put_if_absent(to_item(version, recorded_at=now, ttl_days=ttl_days))
+            created = writer.put_if_absent(
+                to_item(version, recorded_at=now, ttl_days=ttl_days, invocation=invocation)
+            )
         except (RecordWriteError, ObjectReadError) as error:
             outcome.failures.append(RecordFailure(index, f"Items[{index}]: {error}", True))
             continue

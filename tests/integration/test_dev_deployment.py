@@ -37,6 +37,14 @@ def test_deployed_resources_keep_their_security_settings(dev: LocalDeployment) -
         ("pk", "HASH"),
         ("sk", "RANGE"),
     ]
+    # And GSI1 lists one object key's records across days, whole records projected
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "GSI1"
+    assert [(k["AttributeName"], k["KeyType"]) for k in index["KeySchema"]] == [
+        ("gsi1pk", "HASH"),
+        ("gsi1sk", "RANGE"),
+    ]
+    assert index["Projection"]["ProjectionType"] == "ALL"
     assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     ttl = dynamodb.describe_time_to_live(TableName=table["TableName"])["TimeToLiveDescription"]
     assert ttl["AttributeName"] == "expires_at"

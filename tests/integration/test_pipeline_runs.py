@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -28,7 +29,7 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from pipeline_common.environment import TABLE_NAME
-from pipeline_common.records import ObjectVersion, to_item
+from pipeline_common.records import ObjectVersion, encode_record_id, to_item
 from pipeline_common.request_log import REDACTED
 
 from config.environments import build_environments
@@ -545,6 +546,17 @@ def test_an_api_creates_and_returns_a_record_over_http(
     assert alias["FunctionVersion"].isdigit()
     assert [start.rsplit("Version: ", 1)[1] for start in starts] == [alias["FunctionVersion"]] * 2
     assert any("RecordsCreated" in line for line in lines)
+    # And the record is listed under its object key (a Query on index GSI1) and in its day
+    # (a Query per partition of the day), with the same key as the only match
+    stored_id = encode_record_id(record["pk"], record["sk"])
+    quoted = urllib.parse.quote(key, safe="")
+    by_key = http(api, "GET", f"/records?key={quoted}")
+    assert by_key.status == 200, by_key
+    assert [item["id"] for item in by_key.body["items"]] == [stored_id]
+    day = created.body["event_time"][:10]
+    by_day = http(api, "GET", f"/records?date={day}&prefix={quoted}")
+    assert by_day.status == 200, by_day
+    assert [item["id"] for item in by_day.body["items"]] == [stored_id]
 
 
 @pytest.mark.parametrize("kind", ["rest", "http"])

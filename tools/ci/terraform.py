@@ -43,14 +43,19 @@ def synth_app(
     AWS_ENDPOINT_URL from the caller's process is dropped unless ``environ`` sets it, so a
     stray shell variable never turns a production synth into an emulator one.
     ``project_root`` may be another checkout of this project (an exported base commit); it
-    runs with this interpreter and its packages, and PYTHONPATH is dropped so that nothing
-    from this tree shadows the checkout's own modules.
+    runs with this interpreter and its packages, and PYTHONPATH names only the checkout's own
+    ``lambda_functions/common``, so that nothing from this tree shadows the checkout's
+    modules (the installed pipeline_common is this tree's, found after PYTHONPATH).
     """
     dropped = (
         {"AWS_ENDPOINT_URL"} if project_root == PROJECT_ROOT else {"AWS_ENDPOINT_URL", "PYTHONPATH"}
     )
     env = {key: value for key, value in os.environ.items() if key not in dropped}
     env.update(JSII_ENV)
+    if project_root != PROJECT_ROOT:
+        # The checkout's own pipeline_common, not the one this interpreter has installed
+        # (editable, from this tree): the two sides of a contract must come from one commit.
+        env["PYTHONPATH"] = str(project_root / "lambda_functions" / "common")
     env.update(environ or {})
     outdir = outdir.resolve()  # main.py may run in another folder (project_root)
     env["CDKTF_OUTDIR"] = str(outdir)

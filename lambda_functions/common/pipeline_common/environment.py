@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from pipeline_common.records import MAX_WRITE_SHARDS
+
 T = TypeVar("T")
 
 # cdktf renders every unresolved reference as "${TfToken[...]}"; Terraform fills it in.
@@ -204,6 +206,13 @@ RECORD_TTL_DAYS = Integer(
     # Ten years; a larger value is almost certainly a unit mistake.
     maximum=3650,
 )
+RECORD_WRITE_SHARDS = Integer(
+    "RECORD_WRITE_SHARDS",
+    "Partition keys each day's records are spread over (records.py); 1 is the unsharded "
+    "DATE#<day> key. Writers and readers of one table must agree.",
+    minimum=1,
+    maximum=MAX_WRITE_SHARDS,
+)
 CORS_ALLOWED_ORIGINS = OriginList(
     "CORS_ALLOWED_ORIGINS",
     "Browser origins allowed to call the API; empty turns CORS headers off.",
@@ -252,7 +261,7 @@ REQUEST_LOG_TTL_DAYS = Integer(
 )
 
 PROCESSOR_ENVIRONMENT = FunctionEnvironment(
-    "processor", (TABLE_NAME, RECORD_TTL_DAYS, NOTICE_TOPIC_ARN)
+    "processor", (TABLE_NAME, RECORD_TTL_DAYS, RECORD_WRITE_SHARDS, NOTICE_TOPIC_ARN)
 )
 API_ENVIRONMENT = FunctionEnvironment(
     "api",
@@ -261,6 +270,7 @@ API_ENVIRONMENT = FunctionEnvironment(
         CORS_ALLOWED_ORIGINS,
         MAX_PAGE_SIZE,
         RECORD_TTL_DAYS,
+        RECORD_WRITE_SHARDS,
         REQUEST_LOG_TABLE,
         REQUEST_LOG_TTL_DAYS,
     ),
@@ -268,7 +278,7 @@ API_ENVIRONMENT = FunctionEnvironment(
 VALIDATE_ENVIRONMENT = FunctionEnvironment("validate", (MAX_OBJECT_BYTES,))
 NOTIFY_ENVIRONMENT = FunctionEnvironment("notify", (TOPIC_ARN,))
 MAINTENANCE_ENVIRONMENT = FunctionEnvironment(
-    "maintenance", (TABLE_NAME, REQUEST_LOG_TABLE, REQUEST_LOG_TTL_DAYS)
+    "maintenance", (TABLE_NAME, RECORD_WRITE_SHARDS, REQUEST_LOG_TABLE, REQUEST_LOG_TTL_DAYS)
 )
 FUNCTION_ENVIRONMENTS: Mapping[str, FunctionEnvironment] = {
     contract.function: contract

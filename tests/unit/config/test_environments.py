@@ -28,6 +28,8 @@ def test_profiles_grow_stricter_from_dev_to_prod() -> None:
     assert retention == sorted(retention)
     assert memory == sorted(memory)
     assert envs["prod"].table.billing_mode == "PROVISIONED"
+    # And prod's day takes 16 partition keys of writes, dev keeps the unsharded key
+    assert [envs[n].record_write_shards for n in envs] == [1, 4, 16]
 
 
 def test_names_and_tags_derive_from_project_and_environment() -> None:
@@ -52,6 +54,18 @@ def test_names_and_tags_derive_from_project_and_environment() -> None:
         ({"account_id": "1234"}, "account_id must be 12 digits, got '1234'"),
         ({"log_retention_days": 10}, "log_retention_days 10 is not a CloudWatch Logs retention"),
         ({"record_ttl_days": -1}, "record_ttl_days must be an integer from 0 to 3650, got -1"),
+        (
+            {"record_write_shards": 0},
+            "record_write_shards must be an integer from 1 to 40, got 0",
+        ),
+        (
+            {"record_write_shards": 41},
+            "record_write_shards must be an integer from 1 to 40, got 41",
+        ),
+        (
+            {"record_write_shards": True},
+            "record_write_shards must be an integer from 1 to 40, got True",
+        ),
         ({"noncurrent_version_expiration_days": 0}, "noncurrent_version_expiration_days must be"),
         (
             {
@@ -118,6 +132,32 @@ def test_names_and_tags_derive_from_project_and_environment() -> None:
         (
             {"table": TableSettings(read_capacity=5)},
             "table.read_capacity must be unset when billing_mode is PAY_PER_REQUEST",
+        ),
+        (
+            {"table": TableSettings(index_read_capacity=5)},
+            "table.index_read_capacity must be unset when billing_mode is PAY_PER_REQUEST",
+        ),
+        (
+            {
+                "table": TableSettings(
+                    billing_mode="PROVISIONED",
+                    read_capacity=5,
+                    write_capacity=5,
+                    index_read_capacity=0,
+                )
+            },
+            "table.index_read_capacity must be an integer from 1 to 40000, got 0",
+        ),
+        (
+            {
+                "table": TableSettings(
+                    billing_mode="PROVISIONED",
+                    read_capacity=5,
+                    write_capacity=20,
+                    index_write_capacity=10,
+                )
+            },
+            r"table.index_write_capacity \(10\) must be at least table.write_capacity \(20\)",
         ),
         (
             {"table": TableSettings(billing_mode="ONDEMAND")},  # type: ignore[arg-type]

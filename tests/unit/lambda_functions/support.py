@@ -22,6 +22,7 @@ ACCOUNT_ID = "123456789012"
 ALLOWED_ORIGIN = "https://console.example.com"
 MAX_PAGE_SIZE = 50
 MAX_OBJECT_BYTES = 100 * 1024 * 1024
+WRITE_SHARDS = 4
 HANDLER_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -30,6 +31,8 @@ HANDLER_ENVIRONMENT = {
     "RECORD_TTL_DAYS": "30",
     "REQUEST_LOG_TABLE": REQUEST_LOG_TABLE,
     "REQUEST_LOG_TTL_DAYS": str(REQUEST_LOG_TTL_DAYS),
+    # Handlers run sharded: every test writes and reads the sharded layout.
+    "RECORD_WRITE_SHARDS": str(WRITE_SHARDS),
     "CORS_ALLOWED_ORIGINS": f"{ALLOWED_ORIGIN},https://admin.example.com",
     "MAX_PAGE_SIZE": str(MAX_PAGE_SIZE),
     "MAX_OBJECT_BYTES": str(MAX_OBJECT_BYTES),
@@ -60,8 +63,18 @@ def create_records_table(client: Any) -> None:
             {"AttributeName": "sk", "KeyType": "RANGE"},
         ],
         AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": name, "AttributeType": "S"}
+            for name in ("pk", "sk", "gsi1pk", "gsi1sk")
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "GSI1",
+                "KeySchema": [
+                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
         ],
         BillingMode="PAY_PER_REQUEST",
     )

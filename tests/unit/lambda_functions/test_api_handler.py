@@ -234,7 +234,7 @@ def test_a_token_from_another_query_is_rejected(call: Any, dynamodb: Any, versio
 
     # Then the API answers 400 saying the token belongs to a different query
     assert response["statusCode"] == 400
-    assert "different date or prefix" in response_json(response)["message"]
+    assert "different date, prefix or key" in response_json(response)["message"]
 
 
 def _forged_token(key: dict[str, str], fingerprint_of: Any) -> str:
@@ -251,7 +251,7 @@ def _forged_token(key: dict[str, str], fingerprint_of: Any) -> str:
         ({"limit": str(MAX_PAGE_SIZE + 1)}, "limit must be an integer from 1"),
         ({"limit": "-5"}, "limit must be an integer from 1"),
         ({"next_token": "not a token!"}, "next_token is not a token this API issued"),
-        ({"next_token": "eyJ2IjoxfQ"}, "different date or prefix"),
+        ({"next_token": "eyJ2IjoxfQ"}, "different date, prefix or key"),
         ({"next_token": "AAAA"}, "next_token is not a token this API issued"),
         ({"date": "2024-13-01"}, "date must be a calendar date like 2024-05-01"),
         ({"date": "yesterday"}, "date must be a calendar date"),

@@ -15,6 +15,7 @@ from pipeline_common.environment import (
     NOTICE_TOPIC_ARN,
     PROCESSOR_ENVIRONMENT,
     RECORD_TTL_DAYS,
+    RECORD_WRITE_SHARDS,
     TABLE_NAME,
     TOPIC_ARN,
     ConfigurationError,
@@ -24,6 +25,7 @@ from pipeline_common.environment import (
 SAMPLE_VALUES: dict[str, Any] = {
     "TABLE_NAME": "evpipe-dev-records",
     "RECORD_TTL_DAYS": 30,
+    "RECORD_WRITE_SHARDS": 4,
     "CORS_ALLOWED_ORIGINS": ("https://app.example.com",),
     "MAX_PAGE_SIZE": 100,
     "MAX_OBJECT_BYTES": 1024,
@@ -73,7 +75,8 @@ def test_each_function_reads_exactly_the_variables_its_contract_deploys(function
 
 def test_render_refuses_a_missing_an_unknown_or_a_repeated_variable() -> None:
     with pytest.raises(
-        ValueError, match=r"^processor needs environment variable\(s\) RECORD_TTL_DAYS$"
+        ValueError,
+        match=r"^processor needs environment variable\(s\) RECORD_TTL_DAYS, RECORD_WRITE_SHARDS$",
     ):
         PROCESSOR_ENVIRONMENT.render(TABLE_NAME.set("records"))
     with pytest.raises(
@@ -82,11 +85,15 @@ def test_render_refuses_a_missing_an_unknown_or_a_repeated_variable() -> None:
         PROCESSOR_ENVIRONMENT.render(
             TABLE_NAME.set("records"),
             RECORD_TTL_DAYS.set(1),
+            RECORD_WRITE_SHARDS.set(1),
             TOPIC_ARN.set("arn:aws:sns:us-west-2:123456789012:topic"),
         )
     with pytest.raises(ValueError, match="TABLE_NAME set more than once"):
         PROCESSOR_ENVIRONMENT.render(
-            TABLE_NAME.set("a-table"), TABLE_NAME.set("b-table"), RECORD_TTL_DAYS.set(1)
+            TABLE_NAME.set("a-table"),
+            TABLE_NAME.set("b-table"),
+            RECORD_TTL_DAYS.set(1),
+            RECORD_WRITE_SHARDS.set(1),
         )
 
 
@@ -95,6 +102,14 @@ def test_render_refuses_a_missing_an_unknown_or_a_repeated_variable() -> None:
     [
         (lambda: RECORD_TTL_DAYS.set(3651), "RECORD_TTL_DAYS must be from 0 to 3650, got 3651"),
         (lambda: MAX_PAGE_SIZE.set(0), "MAX_PAGE_SIZE must be from 1 to 1000, got 0"),
+        (
+            lambda: RECORD_WRITE_SHARDS.set(0),
+            "RECORD_WRITE_SHARDS must be from 1 to 40, got 0",
+        ),
+        (
+            lambda: RECORD_WRITE_SHARDS.set(41),
+            "RECORD_WRITE_SHARDS must be from 1 to 40, got 41",
+        ),
         (lambda: TABLE_NAME.set("no spaces allowed"), "TABLE_NAME must be a DynamoDB table name"),
         (
             lambda: CORS_ALLOWED_ORIGINS.set(("*", "https://a.example.com")),
@@ -111,10 +126,10 @@ def test_values_terraform_resolves_later_are_checked_at_cold_start_instead() -> 
     # Given a table name only Terraform knows at synth time
     token = "${TfToken[TOKEN.42]}"
     # When rendered / Then it passes through, and the handler's read would check it
-    assert PROCESSOR_ENVIRONMENT.render(TABLE_NAME.set(token), RECORD_TTL_DAYS.set(0)) == {
-        "TABLE_NAME": token,
-        "RECORD_TTL_DAYS": "0",
-    }
+    rendered = PROCESSOR_ENVIRONMENT.render(
+        TABLE_NAME.set(token), RECORD_TTL_DAYS.set(0), RECORD_WRITE_SHARDS.set(1)
+    )
+    assert rendered == {"TABLE_NAME": token, "RECORD_TTL_DAYS": "0", "RECORD_WRITE_SHARDS": "1"}
     with pytest.raises(ConfigurationError, match="TABLE_NAME must be a DynamoDB table name"):
         TABLE_NAME.read({"TABLE_NAME": token})
 
@@ -134,7 +149,9 @@ def test_read_names_the_variable(environ: dict[str, str], message: str) -> None:
 
 def test_an_optional_variable_may_be_left_out_and_reads_as_empty() -> None:
     # Given the processor deployed where the workflow publishes notices (no notice topic)
-    rendered = PROCESSOR_ENVIRONMENT.render(TABLE_NAME.set("records"), RECORD_TTL_DAYS.set(1))
+    rendered = PROCESSOR_ENVIRONMENT.render(
+        TABLE_NAME.set("records"), RECORD_TTL_DAYS.set(1), RECORD_WRITE_SHARDS.set(1)
+    )
     # Then the variable is absent, reads as empty, and a set value is still checked
     assert "NOTICE_TOPIC_ARN" not in rendered
     assert NOTICE_TOPIC_ARN.read(rendered) == ""

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .support import TABLE_NAME, FakeLambdaContext, import_handler, load_event
+from .support import TABLE_NAME, WRITE_SHARDS, FakeLambdaContext, import_handler, load_event
 
 # A rejected event publishes no custom metric; Powertools warns about that.
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
@@ -27,11 +27,13 @@ def logic(handler_env: None) -> ModuleType:
     return module
 
 
-def put_records(dynamodb: Any, day: str, count: int) -> None:
+def put_records(dynamodb: Any, day: str, count: int, *, shard: int | None = None) -> None:
+    """``count`` records of ``day`` under one shard, or the unsharded key (``shard=None``)."""
+    pk = f"DATE#{day}" if shard is None else f"DATE#{day}#{shard:02d}"
     for index in range(count):
         dynamodb.put_item(
             TableName=TABLE_NAME,
-            Item={"pk": {"S": f"DATE#{day}"}, "sk": {"S": f"OBJECT#key-{index}#bucket#E#{index}"}},
+            Item={"pk": {"S": pk}, "sk": {"S": f"OBJECT#key-{index}#bucket#E#{index}"}},
         )
 
 
@@ -132,3 +134,19 @@ def test_handler_rejects_a_malformed_event_so_the_run_fails_visibly(
 ) -> None:
     with pytest.raises(ValueError, match="day must be an ISO date"):
         maintenance.lambda_handler({"day": "2024-13-01"}, lambda_context)
+
+
+def test_a_day_is_counted_across_its_shards_and_its_unsharded_key(
+    maintenance: ModuleType, dynamodb: Any, lambda_context: FakeLambdaContext
+) -> None:
+    # Given May 1 with records in every shard, two from before sharding, and a neighbour day
+    for shard in range(WRITE_SHARDS):
+        put_records(dynamodb, "2024-05-01", shard + 1, shard=shard)
+    put_records(dynamodb, "2024-05-01", 2)
+    put_records(dynamodb, "2024-05-02", 5, shard=0)
+    # When the day is counted / Then every one of its records is, and only those
+    expected = sum(range(1, WRITE_SHARDS + 1)) + 2
+    assert maintenance.lambda_handler({"day": "2024-05-01"}, lambda_context) == {
+        "day": "2024-05-01",
+        "records": expected,
+    }

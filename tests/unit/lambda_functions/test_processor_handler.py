@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import ModuleType
 from typing import Any
 
@@ -15,10 +15,12 @@ from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from botocore.stub import ANY, Stubber
 from moto.core.models import botocore_stubber as moto_stubber
+from pipeline_common.records import partition_key, write_shard
 
 from .support import (
     REGION,
     TABLE_NAME,
+    WRITE_SHARDS,
     FakeLambdaContext,
     import_handler,
     load_event,
@@ -129,7 +131,19 @@ def test_put_event_writes_one_record_from_event_metadata(
     assert item["event_name"]["S"] == "ObjectCreated:Put"
     assert item["event_time"]["S"] == "2024-05-01T12:30:45.123Z"
     assert item["s3_request_id"]["S"] == "C3D13FE58DE4C810"
-    assert item["pk"]["S"] == "DATE#2024-05-01"
+    # under the day's shard that the object version hashes to, listed by key in GSI1
+    shard = write_shard(
+        bucket="evpipe-dev-ingest-us-west-2",
+        key="incoming/sample file (1).csv",
+        identity="V#3HL4kqtJlcpXroDTDmjVBH40Nrjfkd",
+        shards=WRITE_SHARDS,
+    )
+    assert shard is not None
+    assert item["pk"]["S"] == partition_key(date(2024, 5, 1), shard)
+    assert item["gsi1pk"]["S"] == "KEY#incoming/sample file (1).csv"
+    assert item["gsi1sk"]["S"] == (
+        "2024-05-01T12:30:45.123Z#evpipe-dev-ingest-us-west-2#V#3HL4kqtJlcpXroDTDmjVBH40Nrjfkd"
+    )
     expires_at = int(item["expires_at"]["N"])
     assert (before + timedelta(days=30)).timestamp() - 1 <= expires_at
     assert expires_at <= (datetime.now(UTC) + timedelta(days=30)).timestamp()
@@ -170,7 +184,7 @@ def test_multi_record_event_decodes_unicode_and_reserved_characters(
     unicode_item = _item_by_key(items, "café/résumé 日本 📄.pdf")
     assert unicode_item["version_id"]["S"] == "Ki1TpbYF2f0m8iFvJ2hZ7cSq3wXqbxUq"
     reserved = _item_by_key(items, "reports/100% done? #final.json")
-    assert reserved["pk"]["S"] == "DATE#2024-05-02"
+    assert reserved["pk"]["S"].startswith("DATE#2024-05-02#")
     assert reserved["size"]["N"] == "0"
     assert _item_by_key(items, "incoming/plain.txt")["sequencer"]["S"] == "0062E99A88DC407460"
 

@@ -86,11 +86,22 @@ def test_api_function_may_only_read_and_put_records_in_its_table(
         # (its request log grant, PutItem only: test_pipeline_seed_contracts.py)
         and statement.get("sid") != "WriteRequestLog"
     ]
-    # Then DynamoDB access is limited to these actions on the table ARN itself
-    actions = sorted(action for statement in dynamodb for action in statement["actions"])
-    assert actions == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan"]
-    for statement in dynamodb:
-        assert statement["resources"] == [f"${{aws_dynamodb_table.{table}.arn}}"]
+    # Then DynamoDB access is limited to these actions on the table ARN itself, and Query on
+    # index GSI1 (GET /records?key=)
+    arn = f"${{aws_dynamodb_table.{table}.arn}}"
+    granted = sorted(
+        (resource, action)
+        for statement in dynamodb
+        for action in statement["actions"]
+        for resource in statement["resources"]
+    )
+    assert granted == [
+        (arn, "dynamodb:GetItem"),
+        (arn, "dynamodb:PutItem"),
+        (arn, "dynamodb:Query"),
+        (arn, "dynamodb:Scan"),
+        (f"{arn}/index/GSI1", "dynamodb:Query"),
+    ]
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])

@@ -62,14 +62,59 @@ def test_provisioned_prod_binds_on_table_writes_at_the_autoscaling_ceiling() -> 
     assert model.sustained == 20 * AUTOSCALING_MAX_MULTIPLIER
 
 
-def test_on_demand_with_ample_concurrency_binds_on_the_partition_key_of_the_day() -> None:
-    # Given prod on demand with 300 processors (beside the API's 500, within the account)
-    env = _with_processor(replace(_prod(), table=TableSettings()), 300)
+def test_on_demand_with_ample_concurrency_binds_on_the_partition_keys_of_the_day() -> None:
+    # Given prod on demand with 300 processors (beside the API's 500, within the account) and
+    # a day written under one key
+    env = _with_processor(replace(_prod(), table=TableSettings(), record_write_shards=1), 300)
     # When modelled
     model = capacity.capacity(env)
     # Then one partition-key value per day is the ceiling, whatever the table's capacity
-    assert model.binding.name == "Partition key of the day"
+    assert model.binding.name == "Partition keys of the day"
     assert model.sustained == DYNAMODB_PARTITION_WRITE_UNITS_PER_SECOND
+
+
+def test_write_shards_multiply_the_day_s_partition_key_throughput() -> None:
+    # Given prod (16 shards) and the same with 3
+    limits = {
+        shards: next(
+            limit
+            for limit in capacity.capacity(
+                replace(_prod(), record_write_shards=shards)
+            ).ingest_limits
+            if limit.name == "Partition keys of the day"
+        )
+        for shards in (16, 3)
+    }
+    # Then each shard adds one partition's 1,000 writes per second
+    assert limits[16].per_second == 16 * DYNAMODB_PARTITION_WRITE_UNITS_PER_SECOND
+    assert limits[3].per_second == 3 * DYNAMODB_PARTITION_WRITE_UNITS_PER_SECOND
+    assert _prod().record_write_shards == 16
+    assert limits[16].per_second >= PROD_TARGET_OBJECTS_PER_SECOND
+
+
+def test_every_shard_is_one_more_query_per_day_listing() -> None:
+    # Given prod's table reads with 1 and with 16 shards
+    def reads(shards: int) -> int:
+        model = capacity.capacity(replace(_prod(), record_write_shards=shards))
+        return next(
+            limit for limit in model.api_limits if limit.name == "Table read capacity"
+        ).per_second
+
+    # Then the unsharded day costs one page, and 16 shards (plus the unsharded key) cost
+    # 16 more queries of half a unit each
+    assert reads(1) == 200 // 4
+    assert reads(16) == 200 // (4 + 16 * 0.5)
+
+
+def test_index_writes_are_a_limit_of_their_own() -> None:
+    # Given prod with a provisioned table of 2,000 write units and an index of its own 3,000
+    table = TableSettings(
+        billing_mode="PROVISIONED", read_capacity=20, write_capacity=2000, index_write_capacity=3000
+    )
+    model = capacity.capacity(_with_processor(replace(_prod(), table=table), 300))
+    # Then the index is modelled as a write limit from its own units, like the table
+    index = next(limit for limit in model.ingest_limits if limit.name.startswith("Index write"))
+    assert index.per_second == 3000 * AUTOSCALING_MAX_MULTIPLIER
 
 
 def test_processor_rate_follows_reserved_concurrency_and_batch_size() -> None:
@@ -117,9 +162,10 @@ def test_prod_sustains_at_least_what_it_does_today() -> None:
     strict=True,
     reason=(
         "issue 14: prod sustains 200 objects/s on paper, not 10,000. Below the target: table "
-        "writes (200), the day's partition key (1,000: needs write sharding, a code change), "
-        "the processor (3,921: needs >= 256 reserved) and SNS Publish (9,000/s in us-west-2: "
-        "needs a quota increase). See README, Capacity."
+        "and index writes (200 each: provisioned 20 autoscaled to 200), the processor (3,921: "
+        "needs >= 256 reserved) and SNS Publish (9,000/s in us-west-2: needs a quota "
+        "increase). The day's partition keys (16 shards: 16,000/s) are no longer below it. "
+        "See README, Capacity."
     ),
 )
 def test_prod_meets_the_ingest_target() -> None:
@@ -141,8 +187,12 @@ def test_prod_api_function_keeps_up_with_its_stage_throttle() -> None:
 
 
 def test_api_reads_bind_on_the_lowest_of_stage_function_and_table() -> None:
-    # Given prod on demand (40,000 read units a second, 4 per request)
-    model = capacity.capacity(replace(_prod(), table=TableSettings()))
+    # Given prod on demand (40,000 read units a second, 4 per request) with one key per day
+    model = capacity.capacity(replace(_prod(), table=TableSettings(), record_write_shards=1))
     # Then the stage's 10,000 requests/s binds: the first limit listed among equals
     assert model.api_binding.name == "API stage throttle"
     assert model.api_binding.per_second == 10_000
+    # And with prod's 16 shards a day's page costs 12 units, so the table binds first
+    sharded = capacity.capacity(replace(_prod(), table=TableSettings()))
+    assert sharded.api_binding.name == "Table read capacity"
+    assert sharded.api_binding.per_second == 40_000 // 12

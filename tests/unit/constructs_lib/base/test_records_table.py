@@ -22,7 +22,18 @@ def test_table_has_composite_key_pitr_sse_stream_ttl_and_protection(synth: Synth
     table = only(out, "aws_dynamodb_table")
     # Then every protection and the pk/sk key are in place
     assert (table["hash_key"], table["range_key"]) == ("pk", "sk")
-    assert table["attribute"] == [{"name": "pk", "type": "S"}, {"name": "sk", "type": "S"}]
+    assert table["attribute"] == [
+        {"name": name, "type": "S"} for name in ("pk", "sk", "gsi1pk", "gsi1sk")
+    ]
+    # And GSI1 serves a key's records across days, whole, on demand like the table
+    assert table["global_secondary_index"] == [
+        {
+            "name": "GSI1",
+            "hash_key": "gsi1pk",
+            "range_key": "gsi1sk",
+            "projection_type": "ALL",
+        }
+    ]
     assert table["billing_mode"] == "PAY_PER_REQUEST"
     assert table["point_in_time_recovery"] == {"enabled": True}
     assert table["server_side_encryption"] == {"enabled": True, "kms_key_arn": KEY_ARN}
@@ -46,10 +57,44 @@ def test_provisioned_table_autoscales_reads_and_writes(synth: SynthFn) -> None:
     assert sorted(
         (t["scalable_dimension"], t["min_capacity"], t["max_capacity"]) for t in targets
     ) == [
+        ("dynamodb:index:ReadCapacityUnits", 5, 50),
+        ("dynamodb:index:WriteCapacityUnits", 7, 70),
         ("dynamodb:table:ReadCapacityUnits", 5, 50),
         ("dynamodb:table:WriteCapacityUnits", 7, 70),
     ]
-    assert len(out["resource"]["aws_appautoscaling_policy"]) == 2
+    # And the index has the table's units by default, and scales on its own resource id
+    (index,) = table["global_secondary_index"]
+    assert (index["read_capacity"], index["write_capacity"]) == (5, 7)
+    index_ids = {t["resource_id"] for t in targets if ":index:" in t["scalable_dimension"]}
+    assert index_ids == {"table/${aws_dynamodb_table.records_table_60AC12E3.name}/index/GSI1"}
+    policies = out["resource"]["aws_appautoscaling_policy"].values()
+    assert sorted(policy["name"] for policy in policies) == [
+        "${aws_dynamodb_table.records_table_60AC12E3.name}-gsi1-read-utilization",
+        "${aws_dynamodb_table.records_table_60AC12E3.name}-gsi1-write-utilization",
+        "${aws_dynamodb_table.records_table_60AC12E3.name}-read-utilization",
+        "${aws_dynamodb_table.records_table_60AC12E3.name}-write-utilization",
+    ]
+
+
+def test_the_index_can_be_given_its_own_units(synth: SynthFn) -> None:
+    # Given a provisioned table whose index reads more than the table
+    provisioned = props(
+        billing_mode="PROVISIONED",
+        read_capacity=5,
+        write_capacity=7,
+        index_read_capacity=12,
+        index_write_capacity=9,
+    )
+    # When synthesized / Then the index has those units and autoscales from them
+    out = synth(lambda stack: RecordsTable(stack, "records", props=provisioned))
+    (index,) = only(out, "aws_dynamodb_table")["global_secondary_index"]
+    assert (index["read_capacity"], index["write_capacity"]) == (12, 9)
+    targets = out["resource"]["aws_appautoscaling_target"].values()
+    assert {
+        (t["scalable_dimension"], t["min_capacity"])
+        for t in targets
+        if ":index:" in t["scalable_dimension"]
+    } == {("dynamodb:index:ReadCapacityUnits", 12), ("dynamodb:index:WriteCapacityUnits", 9)}
 
 
 def test_unprotected_table_can_be_destroyed(synth: SynthFn) -> None:
@@ -69,6 +114,19 @@ def test_unprotected_table_can_be_destroyed(synth: SynthFn) -> None:
         ({"billing_mode": "PROVISIONED"}, "read_capacity and write_capacity are required"),
         ({"billing_mode": "PROVISIONED", "read_capacity": 1}, "are required for PROVISIONED"),
         ({"read_capacity": 5}, "apply only to PROVISIONED"),
+        (
+            {"index_write_capacity": 5},
+            "index_read_capacity and index_write_capacity apply only to PROVISIONED",
+        ),
+        (
+            {
+                "billing_mode": "PROVISIONED",
+                "read_capacity": 5,
+                "write_capacity": 10,
+                "index_write_capacity": 9,
+            },
+            "index_write_capacity must be at least write_capacity",
+        ),
     ],
 )
 def test_capacity_must_match_billing_mode(overrides: dict[str, Any], message: str) -> None:
