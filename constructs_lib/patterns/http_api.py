@@ -256,6 +256,7 @@ class HttpApi(Construct):
             statement_id=f"{props.name}-http-default"[:100],
             action="lambda:InvokeFunction",
             function_name=props.function.function.function_name,
+            qualifier=props.function.qualifier,
             principal="apigateway.amazonaws.com",
             # The $default route's own ARN: requests it catches, on the $default stage only.
             source_arn=f"{self.api.execution_arn}/{DEFAULT_STAGE_NAME}/{CATCH_ALL_ROUTE_KEY}",

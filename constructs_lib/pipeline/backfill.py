@@ -104,7 +104,7 @@ class Backfill(Construct):
             props=StateMachineProps(
                 state_machine_name=f"{base.name_prefix}-backfill",
                 definition=build_backfill_definition(
-                    processor_function_arn=ingest.processor.function.arn,
+                    processor_function_arn=ingest.processor.alias_arn,
                     plan=props.plan(results_bucket=ingest.bucket_name),
                 ),
                 invoked_functions=(ingest.processor,),

@@ -21,8 +21,9 @@ from types import MappingProxyType
 TRACES = "xray"
 FUNCTION_SERVICES: Mapping[str, frozenset[str]] = MappingProxyType(
     {
-        # RecordStore.put (DynamoDB PutItem); on the queue path, NotificationPublisher (SNS).
-        "processor": frozenset({"dynamodb", "sns", TRACES}),
+        # RecordStore.put (DynamoDB PutItem); on the queue path, NotificationPublisher (SNS);
+        # for backfill batches, ObjectMetadata.head (S3 HeadObject on listed objects).
+        "processor": frozenset({"dynamodb", "s3", "sns", TRACES}),
         # RecordRepository: GetItem, Query, PutItem (and a Scan without a day).
         "api": frozenset({"dynamodb", TRACES}),
         # A pure check of the event: no AWS client.

@@ -201,15 +201,13 @@ def build_resolver(
     def recent_records() -> dict[str, Any]:
         items: list[dict[str, Any]] = []
         for day in recent_days(datetime.now(UTC)):
-            start_key = None
+            query = ListQuery(day=day, prefix=None, limit=SETTINGS.max_page_size)
             for _ in range(PROCESS_PAGES_PER_DAY):
-                query = ListQuery(
-                    day=day, prefix=None, limit=SETTINGS.max_page_size, start_key=start_key
-                )
-                page, start_key = REPOSITORY.page(query)
+                page, continuation = REPOSITORY.page(query)
                 items.extend(page)
-                if start_key is None:
+                if continuation is None:
                     break
+                query = query.continued(continuation)
             if len(items) >= PROCESS_RECENT_RECORDS:
                 break
         records = most_recent(items, PROCESS_RECENT_RECORDS)

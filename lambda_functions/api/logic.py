@@ -130,6 +130,10 @@ class ListQuery:
     # A day's partitions (slot 0 the unsharded key, slot n + 1 shard n) already read to the end.
     done_slots: tuple[int, ...] = ()
 
+    def continued(self, continuation: Continuation) -> ListQuery:
+        """The same query from where a page (or a page token) left off."""
+        return replace(self, start_key=dict(continuation.key), done_slots=continuation.done_slots)
+
     @property
     def partition(self) -> str | None:
         """The day's unsharded partition key (the only one when the day has one shard)."""
@@ -183,8 +187,7 @@ def parse_list_query(
     token = params.get("next_token")
     if token is None:
         return query
-    continuation = decode_page_token(token, query)
-    return replace(query, start_key=dict(continuation.key), done_slots=continuation.done_slots)
+    return query.continued(decode_page_token(token, query))
 
 
 def encode_page_token(last_key: Mapping[str, str] | Continuation, query: ListQuery) -> str:

@@ -231,6 +231,11 @@ _FIRST_OCCURRENCE = (
 # Why each environment differs, for every row whose cells differ (a test holds it to that).
 WHY: tuple[tuple[tuple[str, ...], str], ...] = (
     (
+        ("New function versions reach the `live` alias",),
+        "Prod shifts traffic to a new version gradually and rolls back on the function's "
+        "error alarm; dev and staging take it at once, so a deploy is testable at once.",
+    ),
+    (
         ("Function `processor`: memory / timeout / reserved concurrency",),
         "Sized to each environment's ingest: a developer's uploads, prod's queue path "
         "rehearsed at a fifth of its concurrency, production volume (see Capacity).",

@@ -19,8 +19,9 @@ from typing import Any
 
 import boto3
 import pytest
-from boto3.dynamodb.types import TypeDeserializer
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from pipeline_common.notices import NotificationPublisher
+from pipeline_common.records import manual_item
 from pipeline_common.request_log import (
     MAX_LOGGED_BODY_BYTES,
     MAX_REDACTED_BODY_BYTES,
@@ -33,11 +34,13 @@ from pipeline_common.request_log import (
 
 from .support import (
     ALLOWED_ORIGIN,
+    MAX_PAGE_SIZE,
     REGION,
     REQUEST_LOG_TABLE,
     REQUEST_LOG_TTL_DAYS,
     TABLE_NAME,
     TOPIC_NAME,
+    WRITE_SHARDS,
     FakeLambdaContext,
     api_event,
     import_handler,
@@ -173,6 +176,38 @@ def test_get_process_answers_the_ten_most_recent_records(api: ModuleType, dynamo
     assert {record["processing_id"] for record in shown} <= set(posted)
     assert all(record["data"]["n"] in range(12) for record in shown)
     assert len(records(dynamodb)) == 12
+
+
+def test_get_process_reads_past_the_first_page_to_find_the_newest(
+    api: ModuleType, dynamodb: Any
+) -> None:
+    # Given today's partitions holding more manual records than one page (MAX_PAGE_SIZE),
+    # recorded a second apart, so the newest are not all on the first page of key order
+    serializer = TypeSerializer()
+    start = datetime.now(UTC).replace(hour=0, minute=0, second=1, microsecond=0)
+    count = MAX_PAGE_SIZE + 15
+    for index in range(count):
+        item = manual_item(
+            name=f"bulk/{index:03d}",
+            data={"n": index},
+            size=10,
+            processing_id=f"00000000-0000-4000-8000-{index:012d}",
+            recorded_at=start + timedelta(seconds=index),
+            ttl_days=0,
+            write_shards=WRITE_SHARDS,
+        )
+        dynamodb.put_item(
+            TableName=TABLE_NAME,
+            Item={name: serializer.serialize(value) for name, value in item.items()},
+        )
+
+    # When seed 001's GET /process is served
+    response = api.lambda_handler(load_event("process-get-v1"), FakeLambdaContext())
+
+    # Then the ten it shows are the ten recorded last, newest first
+    assert response["statusCode"] == 200, response["body"]
+    shown = [record["data"]["n"] for record in response_json(response)["records"]]
+    assert shown == list(range(count - 1, count - 11, -1))
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE"])

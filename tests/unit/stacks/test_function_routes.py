@@ -164,7 +164,7 @@ def test_a_call_without_an_endpoint_is_reported(vpc_stacks: dict[str, Stack]) ->
 
 
 def test_synth_refuses_a_vpc_function_whose_service_has_no_route() -> None:
-    # Given the processor in a VPC with endpoints for DynamoDB and X-Ray only
+    # Given the processor in a VPC with endpoints for DynamoDB, S3 and X-Ray only
     # When its routes are checked / Then SNS is named with both ways out
     with pytest.raises(
         ValueError,
@@ -174,7 +174,7 @@ def test_synth_refuses_a_vpc_function_whose_service_has_no_route() -> None:
             "network.outbound_internet"
         ),
     ):
-        require_routes("processor", endpoints={"dynamodb", "xray"}, outbound_internet=False)
+        require_routes("processor", endpoints={"dynamodb", "s3", "xray"}, outbound_internet=False)
     # And with a NAT gateway it passes
     require_routes("processor", endpoints=set(), outbound_internet=True)
 

@@ -76,7 +76,7 @@ def test_the_backfill_role_may_do_only_what_its_states_do(
     assert results.endswith("/backfill-results/*")
     # And invokes exactly one function: the processor
     (invoked,) = statements["InvokePipelineFunctions"]["resources"]
-    assert "aws_lambda_function.ingest_processor" in invoked
+    assert "aws_lambda_alias.ingest_processor_alias" in invoked
     # And the processor may read object metadata only under the ingest prefix
     reads = _statements(stack, "backfill_processor-reads-document")["ReadListedObjectMetadata"]
     assert reads["actions"] == ["s3:GetObject"]

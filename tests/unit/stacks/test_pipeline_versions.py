@@ -128,7 +128,11 @@ def test_every_trigger_invokes_an_alias(synthesized_stacks: Stacks, env: str) ->
 def test_workflow_tasks_and_their_grant_name_the_aliases(synthesized_stacks: Stacks) -> None:
     # Given dev, the environment whose objects go through the workflow
     stack = stack_of(synthesized_stacks, "dev")
-    machine = next(iter(resources(stack, "aws_sfn_state_machine").values()))
+    machine = next(
+        machine
+        for address, machine in resources(stack, "aws_sfn_state_machine").items()
+        if address.startswith("workflow_")
+    )
     definition = json.loads(machine["definition"])
     # When its Lambda tasks and the role's invoke grant are read
     task_targets = [
@@ -139,7 +143,8 @@ def test_workflow_tasks_and_their_grant_name_the_aliases(synthesized_stacks: Sta
     documents = stack["data"]["aws_iam_policy_document"]
     grants = [
         statement["resources"]
-        for document in documents.values()
+        for address, document in documents.items()
+        if address.startswith("workflow_")
         for statement in document.get("statement", [])
         if "lambda:InvokeFunction" in statement.get("actions", [])
     ]
