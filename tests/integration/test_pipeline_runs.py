@@ -475,10 +475,14 @@ def http(
 
 @pytest.fixture(scope="module")
 def apis(dev: LocalDeployment, cloud: LocalCloud) -> Iterator[dict[str, ServedApi]]:
-    """Every API deployed in dev, served on 127.0.0.1 by the local gateway."""
+    """Every API deployed in dev, served on 127.0.0.1 by the local gateway.
+
+    Only dev's own: other test files of this worker may leave APIs of their own in the cloud.
+    """
     served = serve_apis(cloud, cloud.region)
+    ours = {dev.output("rest_api_id"), dev.output("http_api_id")}
     try:
-        yield {api.kind: api for api in served}
+        yield {api.kind: api for api in served if api.api_id in ours}
     finally:
         for api in served:
             api.stop()

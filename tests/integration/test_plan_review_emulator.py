@@ -45,7 +45,10 @@ def applied_table(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppliedT
     with LocalCloudProcess(log_path=out / "localcloud.log") as cloud:
         workspace = prepare_workspace("dev", out, cloud.endpoint_url)
         document = json.loads((workspace.stack_dir / "cdk.tf.json").read_text())
-        (name,) = document["resource"]["aws_dynamodb_table"]
+        # The records table (the request log is a table too).
+        (name,) = [
+            name for name in document["resource"]["aws_dynamodb_table"] if "records_table" in name
+        ]
         address = f"aws_dynamodb_table.{name}"
         # -target applies the table and what it needs (the key), enough state to replace.
         workspace.apply(f"-target={address}")

@@ -135,10 +135,14 @@ def test_endpoints_reach_only_the_pipelines_bucket_table_topic_and_traces(
     }
     assert set(by_service["s3"]["RouteTableIds"]) == private_tables
     assert set(by_service["dynamodb"]["RouteTableIds"]) == private_tables
-    # And each policy names only our resources
+    # And each policy names only our resources (the records and request-log tables for DynamoDB)
     expected = {
         "s3": [outputs["ingest_bucket_arn"], f"{outputs['ingest_bucket_arn']}/*"],
-        "dynamodb": [outputs["records_table_arn"], f"{outputs['records_table_arn']}/index/*"],
+        "dynamodb": [
+            resource
+            for table in (outputs["records_table_arn"], outputs["request_log_table_arn"])
+            for resource in (table, f"{table}/index/*")
+        ],
         "sns": [outputs["notifications_topic_arn"]],
         "xray": ["*"],
     }
