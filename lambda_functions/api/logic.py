@@ -476,18 +476,17 @@ def _parse_day(raw: str | None) -> date | None:
 
 
 def _parse_prefix(raw: str | None) -> str | None:
-    if raw is None:
-        return None
-    try:
-        size = len(raw.encode("utf-8"))
-    except UnicodeEncodeError:
-        size = 0
-    if not 0 < size <= MAX_KEY_BYTES:
-        raise InvalidRequest(f"prefix must be 1 to {MAX_KEY_BYTES} bytes of UTF-8")
-    return raw
+    return _bounded_key_text(raw, f"prefix must be 1 to {MAX_KEY_BYTES} bytes of UTF-8")
 
 
 def _parse_key(raw: str | None) -> str | None:
+    return _bounded_key_text(
+        raw, f"key must be an object key of 1 to {MAX_KEY_BYTES} bytes of UTF-8"
+    )
+
+
+def _bounded_key_text(raw: str | None, message: str) -> str | None:
+    """An object key or key prefix as given, if it is 1 to MAX_KEY_BYTES bytes of UTF-8."""
     if raw is None:
         return None
     try:
@@ -495,7 +494,7 @@ def _parse_key(raw: str | None) -> str | None:
     except UnicodeEncodeError:
         size = 0
     if not 0 < size <= MAX_KEY_BYTES:
-        raise InvalidRequest(f"key must be an object key of 1 to {MAX_KEY_BYTES} bytes of UTF-8")
+        raise InvalidRequest(message)
     return raw
 
 
